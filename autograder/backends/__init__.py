@@ -1,0 +1,1 @@
+"""Where sandboxed executions run: ``local`` (asyncio, this machine) or ``ray`` (a cluster)."""

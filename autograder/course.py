@@ -1,0 +1,46 @@
+"""Where things are, and nbgrader configured for this course's layout."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+COURSE_ID = "pdl-lecture1"
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The course root: the nearest folder upwards that holds ``solutions/``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "solutions").is_dir() and (folder / "autograder").is_dir():
+            return folder
+    return here
+
+
+def assignments(root: Path) -> list[str]:
+    """Assignment names: every ``solutions/<name>/<name>.ipynb``."""
+    return sorted(p.parent.name for p in (root / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+def ensure_alembic_on_path() -> None:
+    """nbgrader shells out to ``alembic`` when it creates a gradebook; it lives beside our python."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def nbgrader_config(root: Path, db_path: Path, source: str = "solutions", release: str = "exercises") -> Config:
+    """nbgrader's CourseDirectory pointed at our folders and one sqlite gradebook."""
+    ensure_alembic_on_path()
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = source
+    c.CourseDirectory.release_directory = release
+    c.CourseDirectory.db_url = f"sqlite:///{db_path}"
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+    c.Exchange.root = str(db_path.parent / "exchange")  # unused; silences nbgrader's check of the default
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    return c

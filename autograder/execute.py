@@ -1,0 +1,118 @@
+"""Run one prepared notebook in a sandboxed kernel with nbclient; keep outputs bounded.
+
+Probe values (``pdl.probe.MIME``) are taken out of the outputs and returned apart,
+with the index of the cell that produced them. Ordinary outputs are capped per cell
+and per notebook as they arrive, so a student printing 300 MB costs the grader
+nothing. A cell that times out is interrupted and the notebook goes on; the whole
+notebook has a wall-clock limit too.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+
+from pdl.probe import MAX_BYTES as PROBE_BYTES
+from pdl.probe import MIME
+
+from .sandbox import Sandbox, SandboxedKernelManager
+
+
+@dataclass
+class OutputCaps:
+    per_cell: int = 256 * 1024
+    per_notebook: int = 2 * 1024 * 1024
+    probes: int = 16 * PROBE_BYTES
+
+
+@dataclass
+class Execution:
+    cells: list[NotebookNode]
+    probes: list[tuple[int, str, str]] = field(default_factory=list)  # (cell index, probe id, outcome JSON)
+    error: str | None = None  # None, "timeout", "kernel_died", "kernel_failed"
+    message: str = ""
+    seconds: float = 0.0
+    truncated: bool = False
+
+
+class CappedClient(NotebookClient):
+    """nbclient with bounded outputs and probe values set aside."""
+
+    def __init__(self, nb: NotebookNode, caps: OutputCaps, **kwargs: Any):
+        super().__init__(nb, **kwargs)
+        self.caps = caps
+        self.cell_bytes: dict[int, int] = {}
+        self.total_bytes = 0
+        self.probe_bytes = 0
+        self.probes: list[tuple[int, str, str]] = []
+        self.truncated = False
+
+    def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None, cell_index: int):
+        content = msg.get("content", {})
+        data = content.get("data") or {}
+        if msg["msg_type"] == "display_data" and MIME in data:
+            payload = data[MIME]
+            if isinstance(payload, dict) and isinstance(payload.get("id"), str) and isinstance(payload.get("outcome"), str):
+                self.probe_bytes += len(payload["outcome"])
+                if self.probe_bytes <= self.caps.probes:
+                    self.probes.append((cell_index, payload["id"], payload["outcome"]))
+            return None
+        size = len(json.dumps(content, default=str))
+        used = self.cell_bytes.get(cell_index, 0)
+        if used + size > self.caps.per_cell or self.total_bytes + size > self.caps.per_notebook:
+            if not self.truncated or used < self.caps.per_cell:
+                outs.append(new_output("stream", name="stdout", text="[output truncated by the grader]\n"))
+                self.cell_bytes[cell_index] = self.caps.per_cell
+            self.truncated = True
+            return None
+        self.cell_bytes[cell_index] = used + size
+        self.total_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path, *, cell_timeout: int = 60,
+                  total_timeout: int = 300, caps: OutputCaps | None = None) -> Execution:
+    """Execute ``nb`` (already restored and probe-transformed) in a fresh sandboxed kernel."""
+    started = time.monotonic()
+    km = SandboxedKernelManager(sandbox, runtime_dir, kernel_name="python3")
+    km.kernel_spec.interrupt_mode = "message"  # signals cannot reach a kernel behind bwrap
+    client = CappedClient(nb, caps or OutputCaps(), km=km, timeout=cell_timeout, startup_timeout=60,
+                          allow_errors=True, interrupt_on_timeout=True, shutdown_kernel="immediate",
+                          record_timing=False, kernel_name="python3")
+    result = Execution(cells=nb.cells)
+    log = tempfile.TemporaryFile()  # the kernel's own stdout/stderr, for start-up failures
+    try:
+        await asyncio.wait_for(client.async_execute(stdout=log, stderr=log), total_timeout)
+    except asyncio.TimeoutError:
+        result.error, result.message = "timeout", f"the notebook ran longer than {total_timeout} s and was stopped"
+    except DeadKernelError as exc:
+        result.error, result.message = "kernel_died", f"the kernel died: {exc}"
+    except RuntimeError as exc:  # the kernel did not start, e.g. the sandbox refused it
+        log.seek(0)
+        tail = log.read()[-1500:].decode("utf-8", "replace")
+        result.error, result.message = "kernel_failed", f"the kernel could not run: {exc}\n{tail}"
+    finally:
+        if km.has_kernel:
+            try:
+                await km.shutdown_kernel(now=True)
+            except Exception:  # noqa: BLE001 (already gone)
+                pass
+        await km.cleanup_resources()
+        atexit.unregister(client._cleanup_kernel)  # nbclient leaves it registered when start-up fails
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+        log.close()
+    result.probes = client.probes
+    result.truncated = client.truncated
+    result.seconds = time.monotonic() - started
+    return result

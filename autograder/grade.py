@@ -1,0 +1,252 @@
+"""Grade a class: intake -> restore -> plan -> sandboxed execution -> verdicts -> results.
+
+Everything that decides a grade runs here, in the trusted process. Workers (local
+or Ray) only execute a prepared notebook in a sandbox and send back outputs and
+probe values. Each finished submission is judged and its result written at once,
+so a crash loses nothing and a rerun grades only what is missing.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader import utils
+
+from pdl.probe import decode_outcome
+
+from . import gradebook, release
+from .course import nbgrader_config
+from .execute import Execution
+from .intake import Submission, collect
+from .plans import is_test_cell, plan_assignment
+from .restore import changes, restore
+from .results import ResultStore, result_key
+from .verdicts import CellVerdict, TestPlan, judge
+
+GRADED_STATUSES = {"ok", "wrong_name"}
+
+
+class GradeError(RuntimeError):
+    """An instructor error found before anything is graded."""
+
+
+@dataclass
+class Assignment:
+    """What the trusted process knows about one assignment, computed once per batch."""
+
+    name: str
+    out: Path
+    source: NotebookNode  # instructor version, solutions and hidden tests included
+    released: NotebookNode  # the student version
+    plans: dict[str, TestPlan]
+    digest: str  # of the gradebook source and the plans: a changed assignment regrades everyone
+
+    @property
+    def db_path(self) -> Path:
+        return self.out / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db_path}"
+
+    def points(self) -> dict[str, float]:
+        return {c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
+                for c in self.source.cells if utils.is_grade(c)}
+
+
+@dataclass
+class Job:
+    """A unit of work for a backend: one prepared notebook, nothing secret in it."""
+
+    student_id: str
+    key: str
+    notebook: dict[str, Any]
+    cell_timeout: int
+    total_timeout: int
+
+
+@dataclass
+class Options:
+    workers: int = 2
+    cell_timeout: int = 60
+    total_timeout: int = 300
+    sandbox: bool = True
+    gpu: str = "auto"
+    data_dir: Path | None = None
+
+
+@dataclass
+class Batch:
+    assignment: Assignment
+    submissions: list[Submission]
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # student -> result
+    reused: int = 0
+
+
+def prepare(root: Path, name: str, out: Path) -> Assignment:
+    """Check the instructor's inputs, record the assignment in ``out``'s gradebook, plan its tests."""
+    source_path = release.source_notebook(root, name)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise GradeError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from exc
+    course_source = out / "source" / name
+    if course_source.exists():
+        shutil.rmtree(course_source)
+    shutil.copytree(source_path.parent, course_source)
+    released_path = release.generate(root, name, out / "release", db_path=out / "gradebook.db")
+    source = nbformat.read(source_path, as_version=4)
+    plans = plan_assignment(source)
+    digest = hashlib.sha256()
+    for cell in source.cells:
+        if "nbgrader" in cell.metadata:
+            digest.update(json.dumps([cell.source, dict(cell.metadata.nbgrader)], sort_keys=True).encode())
+    digest.update(json.dumps({k: p.kernel_source for k, p in sorted(plans.items())}).encode())
+    return Assignment(name, out, source, nbformat.read(released_path, as_version=4), plans, digest.hexdigest())
+
+
+def make_job(assignment: Assignment, sub: Submission, options: Options) -> tuple[Job, NotebookNode, str]:
+    """Restore the submission and replace its test cells by their kernel halves."""
+    report = changes(sub.notebook, assignment.released)
+    restored = restore(copy.deepcopy(sub.notebook), assignment.db_url, assignment.name, assignment.name)
+    runnable = copy.deepcopy(restored)
+    for cell in runnable.cells:
+        if is_test_cell(cell):
+            cell.source = assignment.plans[cell.metadata.nbgrader["grade_id"]].kernel_source
+    key = result_key(assignment.digest, sub.digest)
+    job = Job(sub.student_id, key, runnable, options.cell_timeout, options.total_timeout)
+    return job, restored, "; ".join(report)
+
+
+def verdicts(assignment: Assignment, restored: NotebookNode, execution: Execution) -> dict[str, CellVerdict]:
+    """Judge every test cell from the probe values its own cell produced."""
+    found: dict[str, CellVerdict] = {}
+    for index, cell in enumerate(restored.cells):
+        if not is_test_cell(cell):
+            continue
+        grade_id = cell.metadata.nbgrader["grade_id"]
+        outcomes: dict[str, list] = {}
+        for cell_index, probe_id, text in execution.probes:
+            if cell_index == index and probe_id.startswith(grade_id + "#"):
+                try:
+                    outcomes.setdefault(probe_id, []).append(decode_outcome(text))
+                except ValueError:
+                    outcomes.setdefault(probe_id, []).extend([None, None])  # unreadable counts as tampering
+        found[grade_id] = judge(assignment.plans[grade_id], outcomes)
+    return found
+
+
+def graded_notebook(restored: NotebookNode, execution: Execution, found: dict[str, CellVerdict]) -> NotebookNode:
+    """The restored notebook with the student's outputs, and each test cell showing its verdict.
+
+    A failed verdict is an error output, so nbgrader's own scoring (SaveAutoGrades)
+    gives the cell 0, and a passed one is plain stdout, which gets full points.
+    """
+    nb = copy.deepcopy(restored)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = execution.cells[index].get("outputs", []) if index < len(execution.cells) else []
+        cell.execution_count = execution.cells[index].get("execution_count") if index < len(execution.cells) else None
+        if is_test_cell(cell):
+            verdict = found[cell.metadata.nbgrader["grade_id"]]
+            if verdict.passed:
+                cell.outputs = [new_output("stream", name="stdout", text="All checks passed.\n")]
+            else:
+                cell.outputs = [new_output("error", ename="CheckFailed", evalue="; ".join(verdict.messages),
+                                           traceback=verdict.messages)]
+            cell.metadata["pdl"] = {"public_messages": verdict.public_messages, "passed": verdict.passed}
+    return nb
+
+
+def finish(assignment: Assignment, sub: Submission, job: Job, restored: NotebookNode, report: str,
+           execution: Execution) -> dict[str, Any]:
+    """Judge one execution and build its stored result."""
+    found = verdicts(assignment, restored, execution)
+    nb = graded_notebook(restored, execution, found)
+    points = assignment.points()
+    cells = [{"grade_id": gid, "score": points[gid] if v.passed else 0.0, "max_score": points[gid],
+              "passed": v.passed, "messages": v.messages, "public_messages": v.public_messages}
+             for gid, v in found.items()]
+    status = execution.error or ("graded" if sub.status == "ok" else sub.status)
+    message = "; ".join(filter(None, [sub.message, report, execution.message,
+                                      "some output was truncated" if execution.truncated else ""]))
+    return {"student_id": sub.student_id, "assignment": assignment.name, "key": job.key, "status": status,
+            "message": message, "cells": cells, "notebook": nb, "seconds": round(execution.seconds, 3)}
+
+
+def failed_result(assignment: Assignment, sub: Submission, key: str) -> dict[str, Any]:
+    points = assignment.points()
+    cells = [{"grade_id": gid, "score": 0.0, "max_score": points[gid], "passed": False,
+              "messages": [sub.message], "public_messages": [sub.message]} for gid in assignment.plans]
+    return {"student_id": sub.student_id, "assignment": assignment.name, "key": key, "status": sub.status,
+            "message": sub.message, "cells": cells, "notebook": None, "seconds": 0.0}
+
+
+Runner = Callable[[list[Job], Options, Callable[[Job, Execution], None]], None]
+
+
+def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Options, runner: Runner,
+          on_result: Callable[[dict[str, Any]], None] | None = None,
+          on_start: Callable[[int, int], None] | None = None) -> Batch:
+    """Grade every submission that has no stored result yet; return all results of this class."""
+    assignment = prepare(root, name, out)
+    if not submissions_path.exists():
+        raise GradeError(f"no submissions at {submissions_path}")
+    subs = collect(submissions_path, name, workdir=None)
+    batch = Batch(assignment, subs)
+    store = ResultStore(out / "results" / name)
+    pending: dict[str, tuple[Submission, NotebookNode, str]] = {}
+    jobs: list[Job] = []
+    for sub in subs:
+        key = result_key(assignment.digest, sub.digest or sub.status)
+        if store.has(sub.student_id, key):
+            batch.results[sub.student_id] = store.load(sub.student_id, key)
+            batch.reused += 1
+            continue
+        if sub.status not in GRADED_STATUSES:
+            batch.results[sub.student_id] = failed_result(assignment, sub, key)
+            store.save(sub.student_id, key, batch.results[sub.student_id])
+            if on_result:
+                on_result(batch.results[sub.student_id])
+            continue
+        try:
+            job, restored, report = make_job(assignment, sub, options)
+        except Exception as exc:  # noqa: BLE001 (nbgrader rejects broken metadata with many errors)
+            sub.status, sub.message = "invalid_notebook", f"the notebook's grading metadata is broken: {exc}"[:500]
+            batch.results[sub.student_id] = failed_result(assignment, sub, key)
+            store.save(sub.student_id, key, batch.results[sub.student_id])
+            if on_result:
+                on_result(batch.results[sub.student_id])
+            continue
+        pending[sub.student_id] = (sub, restored, report)
+        jobs.append(job)
+    if on_start:
+        on_start(len(subs), len(subs) - len(jobs))
+
+    def done(job: Job, execution: Execution) -> None:
+        sub, restored, report = pending[job.student_id]
+        result = finish(assignment, sub, job, restored, report, execution)
+        store.save(job.student_id, job.key, result)
+        batch.results[job.student_id] = result
+        if on_result:
+            on_result(result)
+
+    started = time.monotonic()
+    if jobs:
+        runner(jobs, options, done)
+    batch.elapsed = time.monotonic() - started  # type: ignore[attr-defined]
+    gradebook.record(assignment, batch.results.values())
+    return batch

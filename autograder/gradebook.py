@@ -1,0 +1,46 @@
+"""Results -> nbgrader's gradebook (one writer: the grading process) and formgrader's files.
+
+Scores are written by nbgrader's own SaveAutoGrades from the graded notebook, so manual
+grades given later in formgrader are kept and the gradebook means what nbgrader means.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import nbformat
+from nbconvert.exporters.exporter import ResourcesDict
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import SaveAutoGrades
+
+from .course import COURSE_ID, ensure_alembic_on_path
+
+if TYPE_CHECKING:
+    from .grade import Assignment
+
+
+def autograded_path(out: Path, student_id: str, assignment: str) -> Path:
+    """Where nbgrader's formgrader looks for the graded notebook."""
+    return out / "autograded" / student_id / assignment / f"{assignment}.ipynb"
+
+
+def record(assignment: "Assignment", results: Iterable[dict[str, Any]]) -> None:
+    ensure_alembic_on_path()
+    resources = {"db_url": assignment.db_url, "assignment": assignment.name, "notebook": assignment.name}
+    for result in results:
+        student = result["student_id"]
+        with Gradebook(assignment.db_url, COURSE_ID) as gb:
+            gb.update_or_create_student(student)
+            submission = gb.update_or_create_submission(assignment.name, student)
+            if result["notebook"] is None:  # nothing gradable: zero, as nbgrader does for a missing notebook
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        grade.auto_score = 0
+                        grade.needs_manual_grade = False
+                gb.db.commit()
+                continue
+        nb = nbformat.from_dict(result["notebook"])
+        SaveAutoGrades().preprocess(nb, ResourcesDict(nbgrader={**resources, "student": student}))
+        path = autograded_path(assignment.out, student, assignment.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)

@@ -1,0 +1,174 @@
+"""Every student kernel runs in its own bubblewrap sandbox.
+
+No network, own pid/ipc/uts namespaces, a read-only system and venv, a size-capped
+tmpfs as the only writable work dir, an unprivileged uid (one per worker slot, so
+per-uid process limits do not couple students), rlimits, and on hosts with cgroup v1
+a memory and pids cgroup. The kernel talks to us over the ipc transport through one
+runtime dir that is bind-mounted in; nothing else of the host file system is visible:
+not the solutions, the gradebook, hidden tests or other submissions.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+import pdl
+
+SANDBOX_UID_BASE = 61000  # slot i runs as uid/gid SANDBOX_UID_BASE + i
+COURSE_MOUNT = "/opt/course"
+DATA_MOUNT = "/opt/course-data"
+WORK = "/home/student"
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class Limits:
+    address_space: int = 12 * GiB  # torch maps a lot of virtual memory; the cgroup limit is the real cap
+    memory: int = 4 * GiB  # cgroup v1 memory.limit_in_bytes, where the host has it
+    cpu_seconds: int = 600
+    file_size: int = 256 * MiB
+    processes: int = 256
+    open_files: int = 512
+    work_size: int = 256 * MiB  # the tmpfs of the work dir and /tmp
+    threads: int = 1
+
+
+@dataclass
+class Sandbox:
+    """How to wrap a kernel command for one worker slot."""
+
+    slot: int = 0
+    limits: Limits = field(default_factory=Limits)
+    data_dir: Path | None = None
+    enabled: bool = True
+    gpu_devices: list[str] = field(default_factory=list)  # e.g. ["/dev/nvidia0"]
+
+    @property
+    def uid(self) -> int:
+        return SANDBOX_UID_BASE + self.slot if os.geteuid() == 0 else os.geteuid()
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("bwrap") is not None
+
+    def environment(self) -> dict[str, str]:
+        n = str(self.limits.threads)
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": WORK, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+            "PYTHONPATH": COURSE_MOUNT, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+            "KERAS_BACKEND": "torch", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
+            "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
+            "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "") if self.gpu_devices else "",
+        }
+        if self.data_dir:
+            env["PDL_DATA_DIR"] = DATA_MOUNT
+        return env
+
+    @staticmethod
+    def _parent_dirs(args: list[str]) -> list[str]:
+        """World-traversable parents for bind targets (bwrap would make them 0700, closed to the sandbox uid)."""
+        parents: set[str] = set()
+        for i, arg in enumerate(args):
+            if arg in ("--ro-bind", "--bind", "--symlink") and i + 2 < len(args):
+                parents |= {str(p) for p in Path(args[i + 2]).parents if str(p) != "/"}
+        out: list[str] = []
+        for parent in sorted(parents, key=lambda p: p.count("/")):
+            out += ["--perms", "0755", "--dir", parent]
+        return out
+
+    def _mounts(self, runtime_dir: Path) -> list[str]:
+        args: list[str] = []
+        for top in ("/usr", "/lib", "/lib64", "/bin", "/sbin"):
+            if os.path.islink(top):
+                args += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                args += ["--ro-bind", top, top]
+        for name in ("ld.so.cache", "localtime", "nsswitch.conf", "passwd", "group", "hosts",
+                     "matplotlibrc", "fonts", "alternatives", "ssl"):
+            if os.path.exists(f"/etc/{name}"):
+                args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+        prefixes |= {Path(sysconfig.get_paths()["purelib"]).resolve()}
+        for prefix in sorted(prefixes):
+            if not str(prefix).startswith("/usr"):
+                args += ["--ro-bind", str(prefix), str(prefix)]
+        if Path(sys.prefix) != Path(sys.prefix).resolve():  # a venv reached through a symlink
+            args += ["--symlink", str(Path(sys.prefix).resolve()), sys.prefix]
+        args += ["--ro-bind", str(Path(pdl.__file__).parent), f"{COURSE_MOUNT}/pdl"]
+        if self.data_dir:
+            args += ["--ro-bind", str(self.data_dir), DATA_MOUNT]
+        size = str(self.limits.work_size)
+        args = self._parent_dirs(args) + args
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
+                 "--perms", "0777", "--size", size, "--tmpfs", WORK,
+                 "--bind", str(runtime_dir), str(runtime_dir)]
+        for dev in self.gpu_devices:
+            args += ["--dev-bind", dev, dev]
+        if self.gpu_devices:
+            args += ["--ro-bind", "/sys", "/sys"]
+        return args
+
+    def wrap(self, cmd: list[str], runtime_dir: Path) -> list[str]:
+        """The kernel command, inside limits, an unprivileged uid and bwrap."""
+        if not self.enabled:
+            return cmd
+        if not self.available():
+            raise SandboxUnavailable("bubblewrap (bwrap) is not installed; install it (apt-get install bubblewrap) "
+                                     "or pass --unsafe-no-sandbox")
+        lim = self.limits
+        prefix = ["prlimit", f"--as={lim.address_space}", f"--cpu={lim.cpu_seconds}",
+                  f"--fsize={lim.file_size}", f"--nproc={lim.processes}", f"--nofile={lim.open_files}", "--"]
+        bwrap = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                 "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
+        if os.geteuid() == 0:
+            # As root, bwrap (no user namespace) builds the mounts; inside, setpriv drops to a plain uid with
+            # no capabilities left, so every file is opened as that uid.
+            bwrap += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                      "--cap-add", "CAP_SETPCAP"]
+            inner = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
+                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+        else:  # unprivileged bwrap: a user namespace of our own uid, and no nested ones
+            bwrap += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+            inner = []
+        for key, value in self.environment().items():
+            bwrap += ["--setenv", key, value]
+        bwrap += self._mounts(runtime_dir) + ["--chdir", WORK, "--"]
+        return prefix + bwrap + inner + cmd
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """An ipc-transport kernel whose command is wrapped by a Sandbox."""
+
+    def __init__(self, sandbox: Sandbox, runtime_dir: Path, **kwargs):
+        runtime_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(transport="ipc", ip=str(runtime_dir / "k"),
+                         connection_file=str(runtime_dir / "kernel.json"), **kwargs)
+        self.sandbox = sandbox
+        self.runtime_dir = runtime_dir
+        if sandbox.enabled and os.geteuid() == 0:
+            os.chown(runtime_dir, sandbox.uid, sandbox.uid)
+
+    def write_connection_file(self, **kwargs):
+        result = super().write_connection_file(**kwargs)
+        if self.sandbox.enabled and os.geteuid() == 0:
+            os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
+        return result
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        cmd += ["--HistoryManager.enabled=False"]
+        return self.sandbox.wrap(cmd, self.runtime_dir)

@@ -1,0 +1,1 @@
+"""The course package: data, simulated data, metrics and the ``check`` helper that exercises use."""

@@ -1,0 +1,65 @@
+"""Issue 2's end-to-end grade: three real submissions through `pdl-grade grade`, scores exact."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from conftest import (ROOT, cell_scores, exercise_path, pdl_grade, read_csv, read_nb, scores,
+                      solved_student_version, write_class)
+from nbgrader.api import Gradebook
+
+NAME = "ex01_logistic_regression"
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    mistake = solved_student_version(NAME, {"sigmoid": "def sigmoid(z):\n    return 1 / (1 + np.exp(z))\n"})
+    folder = write_class(tmp_path_factory.mktemp("class"), NAME, {
+        "ada": solved_student_version(NAME), "bo": read_nb(exercise_path(NAME)), "cy": mistake})
+    out = tmp_path_factory.mktemp("out")
+    pdl_grade("grade", NAME, str(folder), "--out", str(out))
+    return out
+
+
+def test_three_submissions_score_exactly(out):
+    assert scores(out) == {
+        "ada": (14.0, 16.0, "graded"),  # all 14 autograded points; the 2-point written answer awaits a grader
+        "bo": (0.0, 16.0, "graded"),
+        "cy": (10.0, 16.0, "graded"),  # sigmoid's 3 points and predict_prob's hidden point lost
+    }
+    assert cell_scores(out, "cy")["test_sigmoid"] == 0 and cell_scores(out, "cy")["test_logit"] == 1
+
+
+def test_csv_columns(out):
+    assert list(read_csv(out / "grades.csv")[0]) == ["student_id", "assignment", "score", "max_score", "status"]
+    assert list(read_csv(out / "grades_long.csv")[0]) == [
+        "student_id", "assignment", "notebook", "grade_id", "score", "max_score"]
+    assert len(read_csv(out / "grades_long.csv")) == 3 * 13  # 12 test cells and 1 written answer each
+
+
+def test_gradebook_is_nbgraders_and_manual_grades_reach_the_csv(out):
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        assert gb.find_submission(NAME, "ada").score == 14
+        grade = gb.find_grade("observe_boundaries", NAME, NAME, "ada")
+        assert grade.needs_manual_grade
+        grade.manual_score = 2
+        gb.db.commit()
+    pdl_grade("export", "--out", str(out))
+    assert scores(out)["ada"] == (16.0, 16.0, "graded")
+    assert (out / "autograded" / "ada" / NAME / f"{NAME}.ipynb").is_file()  # what formgrader opens
+
+
+def test_feedback_has_no_hidden_tests(out):
+    for student in ("ada", "bo", "cy"):
+        html = (out / "feedback" / student / f"{NAME}.html").read_text()
+        assert "hidden tests: their source is not shown" in html
+        assert "BEGIN HIDDEN TESTS" not in html and "expit(grid)" not in html and "1e4" not in html
+    assert "value is not close to the expected one" in (out / "feedback" / "cy" / f"{NAME}.html").read_text()
+
+
+def test_rerun_reuses_results_and_gives_the_same_csv(out, tmp_path):
+    before = (out / "grades.csv").read_text()
+    folder = out.parent / "class0"  # the fixture's class folder
+    proc = pdl_grade("grade", NAME, str(folder), "--out", str(out))
+    assert "3 / 0" not in proc.stderr and "0 / 3" in proc.stderr  # graded now / reused
+    assert (out / "grades.csv").read_text() == before
