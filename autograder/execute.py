@@ -57,6 +57,12 @@ class CappedClient(NotebookClient):
         self.probe_bytes = 0
         self.probes: list[tuple[int, str, str]] = []
         self.truncated = False
+        self.timed_out: list[int] = []  # indices of cells that hit the cell timeout
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None):
+        if cell is not None:
+            self.timed_out.append(self.nb.cells.index(cell))
+        return await super()._async_handle_timeout(timeout, cell)
 
     def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None, cell_index: int):
         content = msg.get("content", {})
@@ -89,15 +95,24 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path, *, cell
     km.kernel_spec.interrupt_mode = "message"  # signals cannot reach a kernel behind bwrap
     client = CappedClient(nb, caps or OutputCaps(), km=km, timeout=cell_timeout, startup_timeout=60,
                           allow_errors=True, interrupt_on_timeout=True, shutdown_kernel="immediate",
-                          record_timing=False, kernel_name="python3")
+                          record_timing=False, kernel_name="python3",
+                          error_on_timeout={"ename": "CellTimeout", "traceback": [],
+                                            "evalue": f"the cell ran longer than {cell_timeout} s and was interrupted"})
     result = Execution(cells=nb.cells)
     log = tempfile.TemporaryFile()  # the kernel's own stdout/stderr, for start-up failures
+    run = asyncio.ensure_future(client.async_execute(stdout=log, stderr=log))
     try:
-        await asyncio.wait_for(client.async_execute(stdout=log, stderr=log), total_timeout)
-    except asyncio.TimeoutError:
-        result.error, result.message = "timeout", f"the notebook ran longer than {total_timeout} s and was stopped"
+        done, _ = await asyncio.wait({run}, timeout=total_timeout)
+        if not done:  # nbclient turns the cancellation into DeadKernelError: decide before it does
+            result.error, result.message = "timeout", f"the notebook ran longer than {total_timeout} s and was stopped"
+            run.cancel()
+            await asyncio.gather(run, return_exceptions=True)
+        else:
+            run.result()
     except DeadKernelError as exc:
         result.error, result.message = "kernel_died", f"the kernel died: {exc}"
+        if km.cgroup.out_of_memory():
+            result.message = f"the kernel used more than {sandbox.limits.memory >> 20} MiB of memory and was killed"
     except RuntimeError as exc:  # the kernel did not start, e.g. the sandbox refused it
         log.seek(0)
         tail = log.read()[-1500:].decode("utf-8", "replace")
@@ -108,11 +123,16 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path, *, cell
                 await km.shutdown_kernel(now=True)
             except Exception:  # noqa: BLE001 (already gone)
                 pass
+        km.release_sandbox()
         await km.cleanup_resources()
         atexit.unregister(client._cleanup_kernel)  # nbclient leaves it registered when start-up fails
         shutil.rmtree(runtime_dir, ignore_errors=True)
         log.close()
     result.probes = client.probes
     result.truncated = client.truncated
+    if client.timed_out:
+        note = (f"cell{'s' if len(client.timed_out) > 1 else ''} {', '.join(str(i + 1) for i in client.timed_out)} "
+                f"ran longer than {cell_timeout} s and {'were' if len(client.timed_out) > 1 else 'was'} interrupted")
+        result.message = "; ".join(filter(None, [note, result.message]))
     result.seconds = time.monotonic() - started
     return result

@@ -16,9 +16,15 @@ import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import uuid
+
+import zmq
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 
 import pdl
+
+from .cgroups import Cgroup
 
 SANDBOX_UID_BASE = 61000  # slot i runs as uid/gid SANDBOX_UID_BASE + i
 COURSE_MOUNT = "/opt/course"
@@ -110,12 +116,13 @@ class Sandbox:
         args += ["--ro-bind", str(Path(pdl.__file__).parent), f"{COURSE_MOUNT}/pdl"]
         if self.data_dir:
             args += ["--ro-bind", str(self.data_dir), DATA_MOUNT]
+        args += ["--bind", str(runtime_dir), str(runtime_dir)]
+        # The tmpfs mounts come first, so that binds below /tmp (a venv there, the runtime dir) are not hidden.
         size = str(self.limits.work_size)
-        args = self._parent_dirs(args) + args
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
-                 "--perms", "0777", "--size", size, "--tmpfs", WORK,
-                 "--bind", str(runtime_dir), str(runtime_dir)]
+        scratch = ["--proc", "/proc", "--dev", "/dev",
+                   "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
+                   "--perms", "0777", "--size", size, "--tmpfs", WORK]
+        args = scratch + self._parent_dirs(args) + args
         for dev in self.gpu_devices:
             args += ["--dev-bind", dev, dev]
         if self.gpu_devices:
@@ -151,7 +158,9 @@ class Sandbox:
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """An ipc-transport kernel whose command is wrapped by a Sandbox."""
+    """An ipc-transport kernel whose command is wrapped by a Sandbox, in cgroups of its own."""
+
+    max_message_bytes = 32 * MiB  # zmq drops bigger messages before they reach our memory
 
     def __init__(self, sandbox: Sandbox, runtime_dir: Path, **kwargs):
         runtime_dir.mkdir(parents=True, exist_ok=True)
@@ -159,8 +168,19 @@ class SandboxedKernelManager(AsyncKernelManager):
                          connection_file=str(runtime_dir / "kernel.json"), **kwargs)
         self.sandbox = sandbox
         self.runtime_dir = runtime_dir
+        self.cgroup = Cgroup()
         if sandbox.enabled and os.geteuid() == 0:
             os.chown(runtime_dir, sandbox.uid, sandbox.uid)
+
+    def client(self, **kwargs):
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)  # a default for the client's sockets
+        kwargs.setdefault("context", context)
+        return super().client(**kwargs)
+
+    def release_sandbox(self) -> None:
+        """Kill whatever the student left running and remove the cgroups."""
+        self.cgroup.remove()
 
     def write_connection_file(self, **kwargs):
         result = super().write_connection_file(**kwargs)
@@ -171,4 +191,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         cmd += ["--HistoryManager.enabled=False"]
-        return self.sandbox.wrap(cmd, self.runtime_dir)
+        if self.sandbox.enabled and not self.cgroup.dirs:
+            lim = self.sandbox.limits
+            self.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{self.sandbox.slot}-{uuid.uuid4().hex[:8]}",
+                                        lim.memory, lim.processes)
+        return self.cgroup.wrap(self.sandbox.wrap(cmd, self.runtime_dir))
