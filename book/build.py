@@ -9,8 +9,10 @@ this with ``PDL_DATA_DIR`` and ``KERAS_BACKEND=torch`` set). One step per functi
                          the "open in Colab" button opens on GitHub. Written only when it changed.
 3. ``run_jupyter_book``  ``jupyter-book build`` with warnings as errors, nitpicky, executing the
                          chapters through jupyter-cache (``_config.yml``: ``execute_notebooks: cache``).
-4. ``install_mathjax``   MathJax into ``_build/html/_static/mathjax`` (``mathjax_path`` in ``_config.yml``).
-5. ``copy_exercises``    the generated student notebooks ``exercises/<name>/`` into
+4. ``fill_downloads``    the ``.ipynb`` download of every chapter gets its outputs from jupyter-cache
+                         (myst-nb 1.4 writes the notebook *without* outputs when it comes from the cache).
+5. ``install_mathjax``   MathJax into ``_build/html/_static/mathjax`` (``mathjax_path`` in ``_config.yml``).
+6. ``copy_exercises``    the generated student notebooks ``exercises/<name>/`` into
                          ``_build/html/exercises/<name>/``, which every chapter links. Never ``solutions/``.
 
 ``python book/build.py --check-colab`` only checks that the Colab notebooks are in sync (exit 1 if not).
@@ -52,7 +54,7 @@ def log(msg: str) -> None:
     print(f"[book] {msg}", flush=True)
 
 
-# --------------------------------------------------------------------------- 1. MathJax
+# --------------------------------------------------------------------------- 1. and 5. MathJax
 def _installed_mathjax_version() -> str | None:
     pkg = MATHJAX_PREFIX / "node_modules" / "mathjax" / "package.json"
     if not pkg.is_file():
@@ -150,7 +152,37 @@ def run_jupyter_book() -> int:
     return executed
 
 
-# --------------------------------------------------------------------------- 5. exercises
+# --------------------------------------------------------------------------- 4. downloads
+def fill_downloads() -> None:
+    """Put the executed outputs into ``_build/html/_sources/book/<chapter>.ipynb`` (the download button).
+
+    myst-nb 1.4 writes ``_build/jupyter_execute/<doc>.ipynb`` from the notebook it *read*; when the outputs come
+    from jupyter-cache they are merged into a copy, so that file has no outputs, and sphinx-book-theme copies
+    it into ``_sources/`` for the download. Merge the cached outputs back in (executes nothing).
+    """
+    import nbformat
+    from jupyter_cache import get_cache
+
+    cache = get_cache(BUILD / ".jupyter_cache")
+    for md in chapters():
+        rel = md.relative_to(ROOT).with_suffix(".ipynb")
+        executed, download = BUILD / "jupyter_execute" / rel, HTML / "_sources" / rel
+        if not executed.is_file():
+            sys.exit(f"[book] {executed} is missing: was {md.name} built?")
+        nb = nbformat.read(executed, as_version=4)
+        if not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+            try:
+                _, nb = cache.merge_match_into_notebook(nb)
+            except KeyError:
+                sys.exit(f"[book] no cached execution of {md.name} matches its source; rebuild")
+        text = nbformat.writes(nb)
+        for target in (executed, download):
+            if not target.is_file() or target.read_text(encoding="utf-8") != text:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- 6. exercises
 def copy_exercises() -> list[str]:
     """Copy the student notebooks; return the names that are not generated yet."""
     missing = []
@@ -193,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     es5 = ensure_mathjax()
     sync_colab()
     executed = run_jupyter_book()
+    fill_downloads()
     install_mathjax(es5)
     copy_exercises()
     log(f"done in {time.perf_counter() - t0:.1f} s; notebooks executed: {executed}; "
