@@ -138,6 +138,12 @@ def test_chapter(page, chapter):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and any(c.get("outputs") for c in code), f"{chapter}: the downloaded notebook has no outputs"
 
+    # ... and the MyST-Markdown source.
+    md_link = page.locator("a.btn-download-source-button")
+    assert md_link.count() == 1 and md_link.get_attribute("href").endswith(".md"), f"{chapter}: no .md download"
+    md = page.request.get(urljoin(page.url, md_link.get_attribute("href")))
+    assert md.ok and "```{code-cell}" in md.text(), f"{chapter}: the .md download is not the chapter source"
+
     # The Colab launch button points at the repository's copy of this chapter as a notebook.
     colab = page.locator("a[href^='https://colab.research.google.com/github/']")
     assert colab.count() >= 1, f"{chapter}: no Colab launch button"
