@@ -123,3 +123,24 @@ class Cgroup:
                 except OSError:  # still emptying
                     time.sleep(0.02)
         self.dirs = []
+
+
+def sweep_stale(prefix: str = "pdl-") -> int:
+    """Remove groups left by a grader that was killed (their name holds its pid)."""
+    removed = 0
+    own = _own_paths()
+    parents = [ROOT / c / own[c].lstrip("/") for c in ("memory", "pids") if c in own and (ROOT / c).is_dir()]
+    if "" in own and (ROOT / "cgroup.controllers").is_file():
+        parents.append(ROOT / own[""].lstrip("/"))
+    for parent in parents:
+        for group in parent.glob(f"{prefix}*"):
+            try:
+                pid = int(group.name.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if pid == os.getpid() or Path(f"/proc/{pid}").exists():
+                continue
+            stale = Cgroup(dirs=[group])
+            stale.remove()
+            removed += 1
+    return removed

@@ -15,7 +15,7 @@ from rich.table import Table
 from . import export, feedback, release
 from .course import find_root
 from .grade import GradeError, Options, grade
-from .intake import IntakeError
+from .intake import IntakeError, read_roster
 from .results import ResultStore
 from .sandbox import Sandbox
 
@@ -74,8 +74,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
         console.print("[red]error:[/] bubblewrap (bwrap) is not installed, so student code cannot be sandboxed. "
                       "Install it (apt-get install bubblewrap) or, at your own risk, pass --unsafe-no-sandbox.")
         return 2
+    try:
+        roster = read_roster(Path(args.roster)) if args.roster else None
+    except (OSError, IntakeError) as exc:
+        console.print(f"[red]error:[/] cannot read the roster: {exc}")
+        return 2
     options = Options(workers=args.workers, cell_timeout=args.timeout, total_timeout=args.notebook_timeout,
-                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, data_dir=_data_dir())
+                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, data_dir=_data_dir(), roster=roster)
     failures = 0
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -164,6 +169,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--gpu", choices=["auto", "off"], default="auto", help="use a GPU when there is one")
     g.add_argument("--backend", choices=["local", "ray"], default="local")
     g.add_argument("--address", default=None, help="Ray cluster address (with --backend ray)")
+    g.add_argument("--roster", help="student ids (one per line, or a CSV with student_id): absent ones get 'missing'")
     g.add_argument("--unsafe-no-sandbox", action="store_true", help="run student code without bwrap (unsafe)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_grade)

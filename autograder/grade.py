@@ -82,6 +82,7 @@ class Options:
     sandbox: bool = True
     gpu: str = "auto"
     data_dir: Path | None = None
+    roster: list[str] | None = None
 
 
 @dataclass
@@ -202,10 +203,10 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
           on_result: Callable[[dict[str, Any]], None] | None = None,
           on_start: Callable[[int, int], None] | None = None) -> Batch:
     """Grade every submission that has no stored result yet; return all results of this class."""
-    assignment = prepare(root, name, out)
     if not submissions_path.exists():
         raise GradeError(f"no submissions at {submissions_path}")
-    subs = collect(submissions_path, name, workdir=None)
+    assignment = prepare(root, name, out)
+    subs = collect(submissions_path, name, roster=options.roster)
     batch = Batch(assignment, subs)
     store = ResultStore(out / "results" / name)
     pending: dict[str, tuple[Submission, NotebookNode, str]] = {}
@@ -238,7 +239,11 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
 
     def done(job: Job, execution: Execution) -> None:
         sub, restored, report = pending[job.student_id]
-        result = finish(assignment, sub, job, restored, report, execution)
+        try:
+            result = finish(assignment, sub, job, restored, report, execution)
+        except Exception as exc:  # noqa: BLE001 (a grader bug must cost one student, not the batch)
+            sub.status, sub.message = "grader_error", f"the grader failed on this submission: {type(exc).__name__}: {exc}"
+            result = failed_result(assignment, sub, job.key)
         store.save(job.student_id, job.key, result)
         batch.results[job.student_id] = result
         if on_result:

@@ -6,6 +6,9 @@ this module only adds the report of what a student deleted or edited.
 """
 from __future__ import annotations
 
+import difflib
+
+import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbgrader import utils
@@ -25,6 +28,14 @@ def changes(submitted: NotebookNode, released: NotebookNode) -> list[str]:
     report = [f"cell {gid} was deleted and has been restored" for gid in ours if gid not in theirs]
     report += [f"cell {gid} was edited and has been restored" for gid, cell in ours.items()
                if gid in theirs and theirs[gid].source.strip() != cell.source.strip()]
+    order = [gid for gid in theirs if gid in ours]
+    expected = [gid for gid in ours if gid in theirs]
+    if order != expected:  # nbgrader keeps the student's order; name the cells that left their place
+        kept = set()
+        for block in difflib.SequenceMatcher(a=order, b=expected, autojunk=False).get_matching_blocks():
+            kept |= set(order[block.a:block.a + block.size])
+        moved = ", ".join(gid for gid in order if gid not in kept)
+        report.append(f"cell {moved} was moved; cells run in the submitted order")
     return report
 
 
@@ -34,4 +45,4 @@ def restore(nb: NotebookNode, db_url: str, assignment: str, notebook: str) -> No
     for pp in (ClearOutput(), DeduplicateIds(), OverwriteKernelspec(),
                OverwriteCells(add_missing_cells=True), CheckCellMetadata()):
         nb, resources = pp.preprocess(nb, resources)
-    return nb
+    return nbformat.from_dict(nb)  # cells added back by OverwriteCells are plain dicts

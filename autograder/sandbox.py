@@ -26,6 +26,7 @@ import pdl
 
 from .cgroups import Cgroup
 
+BWRAP = os.environ.get("PDL_BWRAP", "bwrap")  # another bubblewrap binary, if yours is elsewhere
 SANDBOX_UID_BASE = 61000  # slot i runs as uid/gid SANDBOX_UID_BASE + i
 COURSE_MOUNT = "/opt/course"
 DATA_MOUNT = "/opt/course-data"
@@ -66,7 +67,7 @@ class Sandbox:
 
     @staticmethod
     def available() -> bool:
-        return shutil.which("bwrap") is not None
+        return shutil.which(BWRAP) is not None
 
     def environment(self) -> dict[str, str]:
         n = str(self.limits.threads)
@@ -139,7 +140,7 @@ class Sandbox:
         lim = self.limits
         prefix = ["prlimit", f"--as={lim.address_space}", f"--cpu={lim.cpu_seconds}",
                   f"--fsize={lim.file_size}", f"--nproc={lim.processes}", f"--nofile={lim.open_files}", "--"]
-        bwrap = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        bwrap = [BWRAP, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                  "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
         if os.geteuid() == 0:
             # As root, bwrap (no user namespace) builds the mounts; inside, setpriv drops to a plain uid with
@@ -160,7 +161,9 @@ class Sandbox:
 class SandboxedKernelManager(AsyncKernelManager):
     """An ipc-transport kernel whose command is wrapped by a Sandbox, in cgroups of its own."""
 
-    max_message_bytes = 32 * MiB  # zmq drops bigger messages before they reach our memory
+    # zmq refuses bigger messages before they reach our memory (and then the channel breaks for good,
+    # so pdl.outcap caps ordinary printing in the kernel long before this)
+    max_message_bytes = 64 * MiB
 
     def __init__(self, sandbox: Sandbox, runtime_dir: Path, **kwargs):
         runtime_dir.mkdir(parents=True, exist_ok=True)
@@ -190,7 +193,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
-        cmd += ["--HistoryManager.enabled=False"]
+        cmd += ["--HistoryManager.enabled=False", "--IPKernelApp.exec_lines=__import__('pdl.outcap').outcap.install()"]
         if self.sandbox.enabled and not self.cgroup.dirs:
             lim = self.sandbox.limits
             self.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{self.sandbox.slot}-{uuid.uuid4().hex[:8]}",

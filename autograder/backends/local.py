@@ -14,6 +14,7 @@ from typing import Callable
 
 import nbformat
 
+from ..cgroups import sweep_stale
 from ..execute import Execution, execute
 from ..sandbox import Limits, Sandbox
 
@@ -36,6 +37,8 @@ async def run_one(job, options, slot: int) -> Execution:
 
 
 def run(jobs: list, options, done: Callable) -> None:
+    sweep_stale()
+
     async def main() -> None:
         slots: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(max(1, options.workers)):
