@@ -5,6 +5,7 @@ grades given later in formgrader are kept and the gradebook means what nbgrader 
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -12,8 +13,12 @@ import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
+from sqlalchemy.exc import SAWarning
 
 from .course import COURSE_ID, ensure_alembic_on_path
+
+# nbgrader's update_or_create_submission trips SQLAlchemy 2's autoflush warning; the rows are right.
+warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.api")
 
 if TYPE_CHECKING:
     from .grade import Assignment
