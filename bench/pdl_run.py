@@ -1,0 +1,54 @@
+"""The same class through ``pdl-grade grade`` (sandbox on), timed, and its CSVs and results read back."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .nbgrader_anchor import BIN, env
+
+
+@dataclass
+class PdlRun:
+    wall_seconds: float
+    returncode: int
+    workers: int
+    scores: dict[str, dict[str, float]]  # student -> grade_id -> score, from grades_long.csv
+    status: dict[str, str]  # student -> status, from grades.csv
+    compute_seconds: dict[str, float] = field(default_factory=dict)  # the results' own field, where present
+    kernel_seconds: dict[str, float] = field(default_factory=dict)  # the results' "seconds": kernel start to end
+    log: str = ""
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def grade(root: Path, name: str, submissions: Path, out: Path, workers: int) -> PdlRun:
+    """``pdl-grade grade`` into a fresh ``out``: intake, sandboxed kernels, gradebook, CSVs, feedback."""
+    if out.exists():
+        shutil.rmtree(out)
+    started = time.monotonic()
+    proc = subprocess.run([str(BIN / "pdl-grade"), "grade", name, str(submissions), "--out", str(out),
+                           "--workers", str(workers), "--quiet"], cwd=root, env=env(), capture_output=True, text=True)
+    wall = time.monotonic() - started
+    log = out.parent / f"{out.name}.log"
+    log.write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0 or not (out / "grades.csv").is_file():
+        raise RuntimeError(f"pdl-grade grade failed ({proc.returncode}); see {log}:\n{proc.stderr[-3000:]}")
+    scores: dict[str, dict[str, float]] = {}
+    for row in _rows(out / "grades_long.csv"):
+        scores.setdefault(row["student_id"], {})[row["grade_id"]] = float(row["score"] or 0.0)
+    status = {row["student_id"]: row["status"] for row in _rows(out / "grades.csv")}
+    compute, kernel = {}, {}
+    for path in (out / "results" / name).glob("*/*.json"):
+        result = json.loads(path.read_text())
+        kernel[result["student_id"]] = float(result.get("seconds", 0.0))
+        if "compute_seconds" in result:
+            compute[result["student_id"]] = float(result["compute_seconds"])
+    return PdlRun(wall, proc.returncode, workers, scores, status, compute, kernel, str(log))

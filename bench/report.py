@@ -1,0 +1,150 @@
+"""Figures from one side-by-side run, the machine they were measured on, and the JSON and Markdown files."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .classes import Member
+from .compare import Difference
+from .nbgrader_anchor import AnchorRun
+from .pdl_run import PdlRun
+
+GOAL_RATIO = 10.0  # issue 6: pdl-grade >= 10x nbgrader autograde on ex01, 2 cores, sandbox on
+GOAL_OVERHEAD_S = 0.150  # issue 6: per-submission overhead on ex01
+PACKAGES = ["nbgrader", "nbclient", "jupyter-client", "ipykernel", "numpy", "scipy", "torch", "keras", "ray"]
+COMPUTE_SOURCE = ("pdl-grade: the field compute_seconds of each stored result (out/results/<assignment>/<student>/"
+                  "<key>.json), the summed execute_input -> execute_reply time of the notebook's cells in the kernel; "
+                  "nbgrader: the same sum from the cell timing metadata of its autograded notebooks")
+
+
+def _run(*cmd: str, cwd: Path | None = None) -> str:
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def machine(root: Path) -> dict[str, Any]:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    dirty = _run("git", "status", "--porcelain", "--", "autograder", "pdl", "bench", cwd=root)
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": _run("git", "rev-parse", "HEAD", cwd=root),
+        # the grader's code as run may differ from the commit (others commit in parallel)
+        "git_dirty_paths": [line[3:] for line in dirty.splitlines()],
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "bwrap": _run("bwrap", "--version"),
+        "versions": versions,
+    }
+
+
+def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, diffs: list[Difference],
+            load: dict[str, list[float]]) -> dict[str, Any]:
+    """Rates, ratio, overheads and the score comparison for one assignment."""
+    n = len(members)
+    pdl_compute = sum(pdl.compute_seconds.values())
+    nbg_compute = sum(anchor.compute_seconds.values())
+    pdl_rate, nbg_rate = n / pdl.wall_seconds, n / anchor.wall_seconds
+    pdl_overhead = pdl.wall_seconds * pdl.workers / n - pdl_compute / n
+    return {
+        "assignment": name,
+        "submissions": n,
+        "mix": dict(Counter(m.kind for m in members)),
+        "labels": dict(sorted(Counter(m.label for m in members).items())),
+        "nbgrader": {
+            "command": f"nbgrader autograde {name}",
+            "wall_seconds": round(anchor.wall_seconds, 3),
+            "submissions_per_second": round(nbg_rate, 4),
+            "notebooks_processed": len(anchor.processed),
+            "returncode": anchor.returncode,
+            "student_code_seconds_per_submission": round(nbg_compute / n, 4),
+            # one notebook at a time: worker-seconds = wall
+            "overhead_seconds_per_submission": round(anchor.wall_seconds / n - nbg_compute / n, 4),
+        },
+        "pdl_grade": {
+            "command": f"pdl-grade grade {name} <submitted> --out <dir> --workers {pdl.workers}",
+            "sandbox": True,
+            "workers": pdl.workers,
+            "wall_seconds": round(pdl.wall_seconds, 3),
+            "submissions_per_second": round(pdl_rate, 4),
+            "status": dict(Counter(pdl.status.values())),
+            "compute_seconds_present": len(pdl.compute_seconds),
+            "student_code_seconds_per_submission": round(pdl_compute / n, 4),
+            "kernel_seconds_per_submission": round(sum(pdl.kernel_seconds.values()) / n, 4),
+            "worker_seconds_per_submission": round(pdl.wall_seconds * pdl.workers / n, 4),
+            "overhead_seconds_per_submission": round(pdl_overhead, 4),
+        },
+        "ratio": round(pdl_rate / nbg_rate, 3),
+        "student_code_seconds_source": COMPUTE_SOURCE if len(pdl.compute_seconds) == n else
+        f"compute_seconds missing from {n - len(pdl.compute_seconds)} results (counted as 0); {COMPUTE_SOURCE}",
+        "goals": {"ratio_at_least": GOAL_RATIO, "overhead_at_most_seconds": GOAL_OVERHEAD_S,
+                  "ratio_met": pdl_rate / nbg_rate >= GOAL_RATIO, "overhead_met": pdl_overhead <= GOAL_OVERHEAD_S},
+        "scores_identical": not diffs,
+        "differences": [d.row() for d in diffs],
+        "loadavg": load,
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        f"Benchmark `{report['size']}`: {m['date']}, commit `{m['git_commit'][:10]}`"
+        f"{' (+ uncommitted grader changes)' if m['git_dirty_paths'] else ''}, {m['cpus_usable']} cores "
+        f"({m['cpu_model']}), Python {m['python']}, nbgrader {m['versions']['nbgrader']}, seed {report['seed']}.",
+        "",
+        "| assignment | submissions | `nbgrader autograde` | `pdl-grade grade` (sandbox on) | ratio | pdl-grade overhead / submission "
+        "| scores identical |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in report["assignments"]:
+        nbg, pdl = r["nbgrader"], r["pdl_grade"]
+        lines.append(
+            f"| {r['assignment']} | {r['submissions']} | {nbg['submissions_per_second']:.2f}/s ({nbg['wall_seconds']:.0f} s) "
+            f"| {pdl['submissions_per_second']:.2f}/s ({pdl['wall_seconds']:.0f} s, {pdl['workers']} workers) "
+            f"| {r['ratio']:.1f}× | {pdl['overhead_seconds_per_submission'] * 1000:.0f} ms "
+            f"| {'yes' if r['scores_identical'] else 'NO: ' + str(len(r['differences'])) + ' cells differ'} |")
+    for note in report["skipped"]:
+        lines.append(f"| {note['assignment']} | skipped | | | | | {note['reason']} |")
+    lines += ["", "Overhead = wall × workers / submissions − the students' own code time per submission (the cells' "
+              "summed execution time in the kernel, from the stored results). Load average (1 min) before/after: "
+              + "; ".join(f"{r['assignment']}: " + ", ".join(f"{k} {v[0]:.1f}" for k, v in r["loadavg"].items())
+                          for r in report["assignments"]) + "."]
+    diffs = [d for r in report["assignments"] for d in r["differences"]]
+    if diffs:
+        lines += ["", f"Score differences ({len(diffs)}; nbgrader = its gradebook, 0 where it could not grade):", "",
+                  "| student | kind | answer | cell | nbgrader | pdl-grade | nbgrader graded it | pdl-grade status |",
+                  "|---|---|---|---|---:|---:|---|---|"]
+        for d in diffs[:40]:
+            lines.append(f"| {d['student_id']} | {d['kind']} | {d['label']} | {d['grade_id']} | {d['nbgrader']} "
+                         f"| {d['pdl_grade']} | {'yes' if d['nbgrader_processed'] else 'no'} | {d['pdl_status']} |")
+        if len(diffs) > 40:
+            lines.append(f"| … {len(diffs) - 40} more in the JSON | | | | | | | |")
+    return "\n".join(lines) + "\n"
+
+
+def write(folder: Path, size: str, report: dict[str, Any]) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    js, md = folder / f"{size}.json", folder / f"{size}.md"
+    js.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    md.write_text(markdown(report))
+    return js, md
