@@ -41,6 +41,11 @@ def grade(root: Path, name: str, submissions: Path, out: Path, workers: int) -> 
     log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0 or not (out / "grades.csv").is_file():
         raise RuntimeError(f"pdl-grade grade failed ({proc.returncode}); see {log}:\n{proc.stderr[-3000:]}")
+    return PdlRun(wall, proc.returncode, workers, *read_out(out, name), log=str(log))
+
+
+def read_out(out: Path, name: str) -> tuple[dict, dict, dict, dict]:
+    """(scores, status, compute_seconds, kernel_seconds) from pdl-grade's CSVs and stored results."""
     scores: dict[str, dict[str, float]] = {}
     for row in _rows(out / "grades_long.csv"):
         scores.setdefault(row["student_id"], {})[row["grade_id"]] = float(row["score"] or 0.0)
@@ -51,4 +56,4 @@ def grade(root: Path, name: str, submissions: Path, out: Path, workers: int) -> 
         kernel[result["student_id"]] = float(result.get("seconds", 0.0))
         if "compute_seconds" in result:
             compute[result["student_id"]] = float(result["compute_seconds"])
-    return PdlRun(wall, proc.returncode, workers, scores, status, compute, kernel, str(log))
+    return scores, status, compute, kernel
