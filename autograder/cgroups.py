@@ -84,6 +84,11 @@ class Cgroup:
         enter = "; ".join(f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self.dirs)
         return ["/bin/sh", "-c", f'{enter} && exec "$@"', "pdl-cgroup", *cmd]
 
+    def add(self, pid: int) -> None:
+        """Move a running process into the groups (a forked kernel, before it runs student code)."""
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(str(pid))
+
     def out_of_memory(self) -> bool:
         if self.memory_dir is None:
             return False

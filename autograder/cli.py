@@ -80,7 +80,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/] cannot read the roster: {exc}")
         return 2
     options = Options(workers=args.workers, cell_timeout=args.timeout, total_timeout=args.notebook_timeout,
-                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, data_dir=_data_dir(), roster=roster)
+                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory, data_dir=_data_dir(), roster=roster)
     failures = 0
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -106,8 +106,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             return 2
     out = Path(args.out)
     export.write(out, batch.assignment.db_url, batch.results.values())
-    for result in batch.results.values():
-        feedback.write(out, batch.assignment.db_url, result)
+    for error in batch.record_errors:
+        console.print(f"[red]could not record[/] {error} (the result is stored: rerun to record it)")
     _summary(batch, args.unsafe_no_sandbox)
     console.print(f"wrote {out / 'grades.csv'}, {out / 'grades_long.csv'}, {out / 'gradebook.db'}, {out / 'feedback'}/")
     return 0
@@ -166,6 +166,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1), help="kernels at a time")
     g.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     g.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook (default 600)")
+    g.add_argument("--memory", type=int, default=4096, metavar="MIB",
+                   help="memory per kernel in MiB (cgroup limit; default 4096)")
     g.add_argument("--gpu", choices=["auto", "off"], default="auto", help="use a GPU when there is one")
     g.add_argument("--backend", choices=["local", "ray"], default="local")
     g.add_argument("--address", default=None, help="Ray cluster address (with --backend ray)")

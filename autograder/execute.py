@@ -14,6 +14,7 @@ import json
 import shutil
 import tempfile
 import time
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from nbformat.v4 import new_output
 from pdl.probe import MAX_BYTES as PROBE_BYTES
 from pdl.probe import MIME
 
+from .kernel_pool import ForkedKernelManager, ForkServer
 from .sandbox import Sandbox, SandboxedKernelManager
 
 
@@ -43,6 +45,7 @@ class Execution:
     error: str | None = None  # None, "timeout", "kernel_died", "kernel_failed"
     message: str = ""
     seconds: float = 0.0
+    compute_seconds: float = 0.0  # the cells' own run time in the kernel (the student's code and the probes)
     truncated: bool = False
 
 
@@ -87,15 +90,24 @@ class CappedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path, *, cell_timeout: int = 60,
-                  total_timeout: int = 300, caps: OutputCaps | None = None) -> Execution:
-    """Execute ``nb`` (already restored and probe-transformed) in a fresh sandboxed kernel."""
+async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None = None, *, cell_timeout: int = 60,
+                  total_timeout: int = 300, caps: OutputCaps | None = None,
+                  server: ForkServer | None = None) -> Execution:
+    """Execute ``nb`` (already restored and probe-transformed) in a fresh sandboxed kernel.
+
+    With a ``server`` the kernel is forked from the slot's warm fork server, else launched.
+    """
     started = time.monotonic()
-    km = SandboxedKernelManager(sandbox, runtime_dir, kernel_name="python3")
+    if server is not None:
+        km = ForkedKernelManager(server, kernel_name="python3")
+        sandbox, runtime_dir = server.sandbox, km.runtime_dir
+    else:
+        assert runtime_dir is not None
+        km = SandboxedKernelManager(sandbox, runtime_dir, kernel_name="python3")
     km.kernel_spec.interrupt_mode = "message"  # signals cannot reach a kernel behind bwrap
     client = CappedClient(nb, caps or OutputCaps(), km=km, timeout=cell_timeout, startup_timeout=60,
                           allow_errors=True, interrupt_on_timeout=True, shutdown_kernel="immediate",
-                          record_timing=False, kernel_name="python3",
+                          record_timing=True, kernel_name="python3",
                           error_on_timeout={"ename": "CellTimeout", "traceback": [],
                                             "evalue": f"the cell ran longer than {cell_timeout} s and was interrupted"})
     result = Execution(cells=nb.cells)
@@ -124,6 +136,11 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path, *, cell
             except Exception:  # noqa: BLE001 (already gone)
                 pass
         km.release_sandbox()
+        if server is not None:
+            try:
+                await server.reap()
+            except (RuntimeError, asyncio.TimeoutError):
+                pass  # a dead server is replaced by the pool
         await km.cleanup_resources()
         atexit.unregister(client._cleanup_kernel)  # nbclient leaves it registered when start-up fails
         shutil.rmtree(runtime_dir, ignore_errors=True)
@@ -135,4 +152,17 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path, *, cell
                 f"ran longer than {cell_timeout} s and {'were' if len(client.timed_out) > 1 else 'was'} interrupted")
         result.message = "; ".join(filter(None, [note, result.message]))
     result.seconds = time.monotonic() - started
+    result.compute_seconds = compute_seconds(result.cells)
     return result
+
+
+def compute_seconds(cells: list[NotebookNode]) -> float:
+    """Summed execute_input -> execute_reply time of the cells (nbclient's record_timing)."""
+    total = 0.0
+    for cell in cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if start and end:
+            total += max(0.0, (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                               - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds())
+    return round(total, 4)

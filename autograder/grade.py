@@ -23,11 +23,12 @@ from nbgrader import utils
 
 from pdl.probe import decode_outcome
 
-from . import gradebook, release
-from .course import nbgrader_config
+from . import release, shared_gradebook
 from .execute import Execution
 from .intake import Submission, collect
+from .kernel_pool import preload_modules
 from .plans import is_test_cell, plan_assignment
+from .recorder import Recorder
 from .restore import changes, restore
 from .results import ResultStore, result_key
 from .verdicts import CellVerdict, TestPlan, judge
@@ -83,6 +84,10 @@ class Options:
     gpu: str = "auto"
     data_dir: Path | None = None
     roster: list[str] | None = None
+    memory_mib: int = 4096  # per kernel (cgroup)
+    warm: bool = True  # fork kernels from a warm, pre-imported server per slot (root hosts)
+    preload: list[str] = field(default_factory=list)  # modules the fork servers import; set by grade()
+    gpu_devices: list[str] = field(default_factory=list)  # /dev/nvidia* to bind; set from ``gpu``
 
 
 @dataclass
@@ -91,6 +96,8 @@ class Batch:
     submissions: list[Submission]
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # student -> result
     reused: int = 0
+    elapsed: float = 0.0
+    record_errors: list[str] = field(default_factory=list)  # gradebook/feedback writes that failed
 
 
 def prepare(root: Path, name: str, out: Path) -> Assignment:
@@ -185,7 +192,8 @@ def finish(assignment: Assignment, sub: Submission, job: Job, restored: Notebook
     message = "; ".join(filter(None, [sub.message, report, execution.message,
                                       "some output was truncated" if execution.truncated else ""]))
     return {"student_id": sub.student_id, "assignment": assignment.name, "key": job.key, "status": status,
-            "message": message, "cells": cells, "notebook": nb, "seconds": round(execution.seconds, 3)}
+            "message": message, "cells": cells, "notebook": nb, "seconds": round(execution.seconds, 3),
+            "compute_seconds": execution.compute_seconds}
 
 
 def failed_result(assignment: Assignment, sub: Submission, key: str) -> dict[str, Any]:
@@ -193,7 +201,7 @@ def failed_result(assignment: Assignment, sub: Submission, key: str) -> dict[str
     cells = [{"grade_id": gid, "score": 0.0, "max_score": points[gid], "passed": False,
               "messages": [sub.message], "public_messages": [sub.message]} for gid in assignment.plans]
     return {"student_id": sub.student_id, "assignment": assignment.name, "key": key, "status": sub.status,
-            "message": sub.message, "cells": cells, "notebook": None, "seconds": 0.0}
+            "message": sub.message, "cells": cells, "notebook": None, "seconds": 0.0, "compute_seconds": 0.0}
 
 
 Runner = Callable[[list[Job], Options, Callable[[Job, Execution], None]], None]
@@ -206,31 +214,36 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
     if not submissions_path.exists():
         raise GradeError(f"no submissions at {submissions_path}")
     assignment = prepare(root, name, out)
+    options.preload = preload_modules([assignment.source], ["pdl.probe", "pdl.outcap"])
     subs = collect(submissions_path, name, roster=options.roster)
     batch = Batch(assignment, subs)
     store = ResultStore(out / "results" / name)
+    recorder = Recorder(assignment)
     pending: dict[str, tuple[Submission, NotebookNode, str]] = {}
     jobs: list[Job] = []
+
+    def keep(result: dict[str, Any], fresh: bool = True) -> None:
+        if fresh:
+            store.save(result["student_id"], result["key"], result)
+        batch.results[result["student_id"]] = result
+        recorder.put(result, fresh)
+        if on_result and fresh:
+            on_result(result)
+
     for sub in subs:
         key = result_key(assignment.digest, sub.digest or sub.status)
         if store.has(sub.student_id, key):
-            batch.results[sub.student_id] = store.load(sub.student_id, key)
+            keep(store.load(sub.student_id, key), fresh=False)
             batch.reused += 1
             continue
         if sub.status not in GRADED_STATUSES:
-            batch.results[sub.student_id] = failed_result(assignment, sub, key)
-            store.save(sub.student_id, key, batch.results[sub.student_id])
-            if on_result:
-                on_result(batch.results[sub.student_id])
+            keep(failed_result(assignment, sub, key))
             continue
         try:
             job, restored, report = make_job(assignment, sub, options)
         except Exception as exc:  # noqa: BLE001 (nbgrader rejects broken metadata with many errors)
             sub.status, sub.message = "invalid_notebook", f"the notebook's grading metadata is broken: {exc}"[:500]
-            batch.results[sub.student_id] = failed_result(assignment, sub, key)
-            store.save(sub.student_id, key, batch.results[sub.student_id])
-            if on_result:
-                on_result(batch.results[sub.student_id])
+            keep(failed_result(assignment, sub, key))
             continue
         pending[sub.student_id] = (sub, restored, report)
         jobs.append(job)
@@ -244,14 +257,14 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
         except Exception as exc:  # noqa: BLE001 (a grader bug must cost one student, not the batch)
             sub.status, sub.message = "grader_error", f"the grader failed on this submission: {type(exc).__name__}: {exc}"
             result = failed_result(assignment, sub, job.key)
-        store.save(job.student_id, job.key, result)
-        batch.results[job.student_id] = result
-        if on_result:
-            on_result(result)
+        keep(result)
 
     started = time.monotonic()
-    if jobs:
-        runner(jobs, options, done)
-    batch.elapsed = time.monotonic() - started  # type: ignore[attr-defined]
-    gradebook.record(assignment, batch.results.values())
+    try:
+        if jobs:
+            runner(jobs, options, done)
+    finally:
+        batch.record_errors = recorder.close()
+        shared_gradebook.close_all()
+    batch.elapsed = time.monotonic() - started
     return batch

@@ -1,6 +1,7 @@
 """Results -> nbgrader's gradebook (one writer: the grading process) and formgrader's files.
 
-Scores are written by nbgrader's own SaveAutoGrades from the graded notebook, so manual
+Scores are written by nbgrader's own SaveAutoGrades (on shared_gradebook's open Gradebook)
+from the graded notebook, so manual
 grades given later in formgrader are kept and the gradebook means what nbgrader means.
 """
 from __future__ import annotations
@@ -11,11 +12,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
-from nbgrader.api import Gradebook
-from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
-from .course import COURSE_ID, ensure_alembic_on_path
+from .shared_gradebook import SharedSaveAutoGrades, gradebook
 
 # nbgrader's update_or_create_submission trips SQLAlchemy 2's autoflush warning; the rows are right.
 warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.api")
@@ -30,22 +29,21 @@ def autograded_path(out: Path, student_id: str, assignment: str) -> Path:
 
 
 def record(assignment: "Assignment", results: Iterable[dict[str, Any]]) -> None:
-    ensure_alembic_on_path()
     resources = {"db_url": assignment.db_url, "assignment": assignment.name, "notebook": assignment.name}
+    gb = gradebook(assignment.db_url)
     for result in results:
         student = result["student_id"]
-        with Gradebook(assignment.db_url, COURSE_ID) as gb:
-            gb.update_or_create_student(student)
-            submission = gb.update_or_create_submission(assignment.name, student)
-            if result["notebook"] is None:  # nothing gradable: zero, as nbgrader does for a missing notebook
-                for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        grade.auto_score = 0
-                        grade.needs_manual_grade = False
-                gb.db.commit()
-                continue
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment.name, student)
+        if result["notebook"] is None:  # nothing gradable: zero, as nbgrader does for a missing notebook
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+            continue
         nb = nbformat.from_dict(result["notebook"])
-        SaveAutoGrades().preprocess(nb, ResourcesDict(nbgrader={**resources, "student": student}))
+        SharedSaveAutoGrades().preprocess(nb, ResourcesDict(nbgrader={**resources, "student": student}))
         path = autograded_path(assignment.out, student, assignment.name)
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)

@@ -1,7 +1,8 @@
 """Put the instructor's cells back, as nbgrader's autograde does, and say what was changed.
 
 nbgrader's sanitizing preprocessors do the work (ClearOutput, DeduplicateIds,
-OverwriteKernelspec, OverwriteCells with add_missing_cells, CheckCellMetadata);
+OverwriteKernelspec, OverwriteCells with add_missing_cells, CheckCellMetadata; the two
+that read the gradebook through shared_gradebook's open one);
 this module only adds the report of what a student deleted or edited.
 """
 from __future__ import annotations
@@ -12,8 +13,9 @@ import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbgrader import utils
-from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
-                                    OverwriteKernelspec)
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds
+
+from .shared_gradebook import SharedOverwriteCells, SharedOverwriteKernelspec
 
 
 def _locked_cells(nb: NotebookNode) -> dict[str, NotebookNode]:
@@ -42,7 +44,7 @@ def changes(submitted: NotebookNode, released: NotebookNode) -> list[str]:
 def restore(nb: NotebookNode, db_url: str, assignment: str, notebook: str) -> NotebookNode:
     """Run nbgrader's sanitize preprocessors against the gradebook's source cells."""
     resources = ResourcesDict(nbgrader={"db_url": db_url, "assignment": assignment, "notebook": notebook})
-    for pp in (ClearOutput(), DeduplicateIds(), OverwriteKernelspec(),
-               OverwriteCells(add_missing_cells=True), CheckCellMetadata()):
+    for pp in (ClearOutput(), DeduplicateIds(), SharedOverwriteKernelspec(),
+               SharedOverwriteCells(add_missing_cells=True), CheckCellMetadata()):
         nb, resources = pp.preprocess(nb, resources)
     return nbformat.from_dict(nb)  # cells added back by OverwriteCells are plain dicts

@@ -25,12 +25,17 @@ from jupyter_client.manager import AsyncKernelManager
 import pdl
 
 from .cgroups import Cgroup
+from .kernel_client import ReadyClient
 
 BWRAP = os.environ.get("PDL_BWRAP", "bwrap")  # another bubblewrap binary, if yours is elsewhere
 SANDBOX_UID_BASE = 61000  # slot i runs as uid/gid SANDBOX_UID_BASE + i
 COURSE_MOUNT = "/opt/course"
 DATA_MOUNT = "/opt/course-data"
 WORK = "/home/student"
+FORKSERVER = "/opt/forkserver/forkserver.py"  # outside PYTHONPATH: students cannot import it
+# Only capabilities in the host's bounding set: bwrap 0.8 silently keeps ALL capabilities when asked to add one
+# that is not (the fork server checks its own set at start-up, see forkserver.py).
+FORKSERVER_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL")
 GiB = 1 << 30
 MiB = 1 << 20
 
@@ -73,10 +78,11 @@ class Sandbox:
         n = str(self.limits.threads)
         env = {
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": WORK, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+            "HOME": WORK, "LANG": "C.UTF-8",
             "PYTHONPATH": COURSE_MOUNT, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # the kernel debugger's start-up warning, on every kernel
             "KERAS_BACKEND": "torch", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
+            "MPLCONFIGDIR": f"{WORK}/.matplotlib", "IPYTHONDIR": f"{WORK}/.ipython", "TMPDIR": WORK,
             "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
             "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "") if self.gpu_devices else "",
         }
@@ -96,7 +102,7 @@ class Sandbox:
             out += ["--perms", "0755", "--dir", parent]
         return out
 
-    def _mounts(self, runtime_dir: Path) -> list[str]:
+    def _mounts(self, runtime_dir: Path, forkserver: bool = False) -> list[str]:
         args: list[str] = []
         for top in ("/usr", "/lib", "/lib64", "/bin", "/sbin"):
             if os.path.islink(top):
@@ -118,10 +124,14 @@ class Sandbox:
         if self.data_dir:
             args += ["--ro-bind", str(self.data_dir), DATA_MOUNT]
         args += ["--bind", str(runtime_dir), str(runtime_dir)]
+        if forkserver:
+            args += ["--ro-bind", str(Path(__file__).with_name("forkserver.py")), FORKSERVER]
         # The tmpfs mounts come first, so that binds below /tmp (a venv there, the runtime dir) are not hidden.
+        # Under a fork server /tmp is shared by the slot's successive kernels, so it is closed to them: each
+        # kernel gets a private tmpfs home instead (see forkserver.py).
         size = str(self.limits.work_size)
         scratch = ["--proc", "/proc", "--dev", "/dev",
-                   "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
+                   "--perms", "0755" if forkserver else "1777", "--size", size, "--tmpfs", "/tmp",
                    "--perms", "0777", "--size", size, "--tmpfs", WORK]
         args = scratch + self._parent_dirs(args) + args
         for dev in self.gpu_devices:
@@ -130,8 +140,13 @@ class Sandbox:
             args += ["--ro-bind", "/sys", "/sys"]
         return args
 
-    def wrap(self, cmd: list[str], runtime_dir: Path) -> list[str]:
-        """The kernel command, inside limits, an unprivileged uid and bwrap."""
+    def wrap(self, cmd: list[str], runtime_dir: Path, forkserver: bool = False) -> list[str]:
+        """The kernel command, inside limits, an unprivileged uid and bwrap.
+
+        ``forkserver``: the command is the slot's fork server, which stays root inside the
+        sandbox with the capabilities it needs to give each forked kernel a private home and
+        then drop it to the slot's uid (root hosts only).
+        """
         if not self.enabled:
             return cmd
         if not self.available():
@@ -142,7 +157,12 @@ class Sandbox:
                   f"--fsize={lim.file_size}", f"--nproc={lim.processes}", f"--nofile={lim.open_files}", "--"]
         bwrap = [BWRAP, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                  "--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
-        if os.geteuid() == 0:
+        if forkserver:
+            if os.geteuid() != 0:
+                raise SandboxUnavailable("the fork server needs root (it drops each kernel to its own uid)")
+            bwrap += ["--cap-drop", "ALL"] + [a for cap in FORKSERVER_CAPS for a in ("--cap-add", cap)]
+            inner = []
+        elif os.geteuid() == 0:
             # As root, bwrap (no user namespace) builds the mounts; inside, setpriv drops to a plain uid with
             # no capabilities left, so every file is opened as that uid.
             bwrap += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
@@ -154,7 +174,7 @@ class Sandbox:
             inner = []
         for key, value in self.environment().items():
             bwrap += ["--setenv", key, value]
-        bwrap += self._mounts(runtime_dir) + ["--chdir", WORK, "--"]
+        bwrap += self._mounts(runtime_dir, forkserver) + ["--chdir", WORK, "--"]
         return prefix + bwrap + inner + cmd
 
 
@@ -171,6 +191,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                          connection_file=str(runtime_dir / "kernel.json"), **kwargs)
         self.sandbox = sandbox
         self.runtime_dir = runtime_dir
+        self.client_factory = ReadyClient
         self.cgroup = Cgroup()
         if sandbox.enabled and os.geteuid() == 0:
             os.chown(runtime_dir, sandbox.uid, sandbox.uid)
@@ -191,9 +212,14 @@ class SandboxedKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
         return result
 
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+    def kernel_args(self, extra_arguments: list[str] | None = None) -> list[str]:
+        """The kernel's command line before sandboxing: no history file, the output cap installed."""
         cmd = super().format_kernel_cmd(extra_arguments)
-        cmd += ["--HistoryManager.enabled=False", "--IPKernelApp.exec_lines=__import__('pdl.outcap').outcap.install()"]
+        return cmd + ["--HistoryManager.enabled=False",
+                      "--IPKernelApp.exec_lines=__import__('pdl.outcap').outcap.install()"]
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = self.kernel_args(extra_arguments)
         if self.sandbox.enabled and not self.cgroup.dirs:
             lim = self.sandbox.limits
             self.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{self.sandbox.slot}-{uuid.uuid4().hex[:8]}",

@@ -6,7 +6,6 @@ grade must be what their honest work earns, and the rest of the class is unaffec
 from __future__ import annotations
 
 import json
-import pwd
 import socket
 import subprocess
 import threading
@@ -18,7 +17,6 @@ from conftest import ROOT, pdl_grade, scores, solution_path, solved_student_vers
 from nbformat.v4 import new_code_cell
 from nbgrader.api import Gradebook
 
-from autograder.sandbox import SANDBOX_UID_BASE
 
 NAME = "ex01_logistic_regression"
 FULL = 14.0  # every autograded point of ex01; the written answer waits for a human
@@ -129,8 +127,10 @@ for i in range(5000):
     except OSError:
         break
     if pid == 0:
-        time.sleep(3600)
-        os._exit(0)
+        try:
+            os.execv("/bin/sleep", ["sleep", "3600.4242"])  # a name the test can look for afterwards
+        finally:
+            os._exit(0)
     children += 1
 print('CHILDREN', children)
 """),
@@ -166,7 +166,8 @@ while True:
     notebooks["hooks_cells"].cells.append(new_code_cell("print('SEEN', repr(seen))"))
     write_class(folder, NAME, notebooks)
     try:
-        pdl_grade("grade", NAME, str(folder), "--out", str(out), "--workers", "2",
+        # 1.5 GiB per kernel: reached in ~2 s even where first-touch page faults are slow (VMs)
+        pdl_grade("grade", NAME, str(folder), "--out", str(out), "--workers", "2", "--memory", "1536",
                   "--timeout", "15", "--notebook-timeout", "45")
     finally:
         listener.close()
@@ -233,16 +234,9 @@ def test_fork_bomb_is_contained_and_cleaned_up(attack):
     text = outputs(out, "fork_bomb")
     assert "CHILDREN" in text and "CHILDREN 5000" not in text
     assert scores(out)["fork_bomb"][0] == FULL
-    names = {pwd_name(SANDBOX_UID_BASE + i) for i in range(2)}
-    left = subprocess.run(["ps", "-e", "-o", "uid="], capture_output=True, text=True).stdout.split()
-    assert not {int(u) for u in left} & {SANDBOX_UID_BASE, SANDBOX_UID_BASE + 1}, names
-
-
-def pwd_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
+    # the bomb's processes, not just any sandbox uid: other graders may be running on this machine
+    left = subprocess.run(["ps", "-e", "-o", "uid=,args="], capture_output=True, text=True).stdout.splitlines()
+    assert not [line for line in left if "3600.4242" in line], "the fork bomb's processes outlived the grader"
 
 
 def test_huge_allocations_fail_inside_the_sandbox(attack):

@@ -1,0 +1,188 @@
+"""The fork server: runs INSIDE a worker slot's bubblewrap sandbox, forks one fresh kernel per submission.
+
+Starting Python, ipykernel, numpy (and torch for the Keras exercises) costs 0.7-6 s of CPU
+per kernel; forking a parent that has already imported them costs ~10 ms. The parent
+never runs student code. Each child, before any student code runs:
+
+  1. waits until the grader has put it in a cgroup of its own (memory, pids, kill-all);
+  2. gets a private mount namespace with a fresh tmpfs as its home (nothing left by an
+     earlier submission of this slot is visible; /tmp is root-owned and read-only to it);
+  3. drops to the slot's unprivileged uid, clears every capability (bounding set
+     included) and sets no_new_privs; the parent is root and undumpable, so the child
+     can neither signal, trace nor read it;
+  4. reseeds `random` and NumPy's legacy generator, as a fresh process would be;
+  5. starts an ipykernel on the connection file the grader wrote.
+
+Protocol: JSON lines on stdin (requests) and stdout (replies and exit notices). Stdlib
+only until the preload, because it runs from the sandbox's read-only course mount.
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import select
+import signal
+import sys
+
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 1 << 14, 1 << 18
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
+LAST_CAP = 63  # higher than any kernel's; EINVAL past the real last one is ignored
+
+# what IPKernelApp imports at start-up (the debugger alone is 0.1 s); preloaded once per server
+KERNEL_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+                  "ipykernel.comm", "IPython.core.completer", "matplotlib_inline.backend_inline"]
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def reply(message: dict) -> None:
+    os.write(1, (json.dumps(message) + "\n").encode())
+
+
+def enter_child_sandbox(home: str, uid: int, home_size: int) -> None:
+    """Steps 2-4 above, in the forked child (still root inside the slot's sandbox)."""
+    _check(libc.unshare(CLONE_NEWNS), "unshare")
+    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
+    options = f"size={home_size},mode=0700,uid={uid},gid={uid}".encode()
+    _check(libc.mount(b"tmpfs", home.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount home")
+    if os.geteuid() == 0:
+        for cap in range(LAST_CAP + 1):
+            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)  # from root to a plain uid: permitted and effective caps are cleared
+    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    os.chdir(home)
+    import random
+
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+
+
+def run_kernel(request: dict, go_fd: int) -> None:
+    """The child: wait for the grader's go, enter the sandbox, become a kernel. Never returns."""
+    code = 1
+    try:
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        go = os.read(go_fd, 16)  # the grader has moved us into our cgroup
+        os.closerange(3, 65536)
+        if go != b"go":
+            os._exit(3)
+        enter_child_sandbox(request["home"], int(request["uid"]), int(request["home_size"]))
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(request["argv"])
+        app.start()
+        code = 0
+    except BaseException as exc:  # noqa: BLE001 (report anything, then exit)
+        try:
+            os.write(2, f"fork server child failed: {type(exc).__name__}: {exc}\n".encode())
+        except OSError:
+            pass
+    finally:
+        os._exit(code)
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import what the assignment's kernels will import; report what failed (harmless)."""
+    failed = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 (a missing optional module only costs speed)
+            failed.append(name)
+    return failed
+
+
+# CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_SYS_ADMIN: what the sandbox grants this server
+EXPECTED_CAPS = (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 21)
+
+
+def effective_caps() -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith("CapEff:"):
+            return int(line.split()[1], 16)
+    return -1
+
+
+def serve() -> None:
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # the kernels (other uids) cannot read or trace this process
+    hello = json.loads(sys.stdin.buffer.readline())
+    if os.geteuid() == 0 and effective_caps() & ~EXPECTED_CAPS:
+        # bubblewrap kept more than it was asked to keep: refuse, rather than run with them
+        reply({"op": "refused", "caps": hex(effective_caps())})
+        os._exit(4)
+    failed = preload([*KERNEL_MODULES, *hello.get("preload", [])])
+    reply({"op": "ready", "failed": failed, "pid": os.getpid()})
+    children: dict[int, int] = {}  # pid -> write end of its go pipe
+    buffer = b""
+    while True:
+        readable, _, _ = select.select([0], [], [], 0.02)
+        if readable:
+            chunk = os.read(0, 65536)
+            if not chunk:  # the grader is gone: take every child with us
+                for pid in children:
+                    os.kill(pid, signal.SIGKILL)
+                os._exit(0)
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                request = json.loads(line)
+                op = request["op"]
+                if op == "fork":
+                    read_end, write_end = os.pipe()
+                    pid = os.fork()
+                    if pid == 0:
+                        os.close(write_end)
+                        run_kernel(request, read_end)
+                    os.close(read_end)
+                    children[pid] = write_end
+                    reply({"op": "forked", "id": request["id"], "pid": pid})
+                elif op == "go":
+                    fd = children.get(request["pid"])
+                    if fd is not None:
+                        os.write(fd, b"go")
+                        os.close(fd)
+                        children[request["pid"]] = -1
+                elif op == "kill":
+                    try:
+                        os.kill(request["pid"], signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                elif op == "reap":  # every process but this one and the sandbox's init
+                    try:
+                        os.kill(-1, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    reply({"op": "reaped", "id": request["id"]})
+        while True:  # collect exits (also of orphans re-parented to the sandbox's init: not ours)
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            fd = children.pop(pid, None)
+            if fd not in (None, -1):
+                os.close(fd)
+            reply({"op": "exit", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+
+
+if __name__ == "__main__":
+    serve()

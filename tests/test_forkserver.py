@@ -1,0 +1,71 @@
+"""The warm fork server: each submission still gets a fresh, unprivileged, isolated kernel."""
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from conftest import _data_dir
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.execute import execute
+from autograder.kernel_pool import ForkServer
+from autograder.sandbox import SANDBOX_UID_BASE, Sandbox
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not Sandbox.available(),
+                                reason="the fork server needs root and bubblewrap")
+
+PROBE = '''
+import os, signal, json
+facts = {"uid": os.getuid(), "home": sorted(os.listdir(".")), "cwd": os.getcwd()}
+facts["caps"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith(("CapEff", "CapBnd", "CapPrm"))]
+facts["cgroup"] = [l for l in open("/proc/self/cgroup").read().splitlines() if ":memory:" in l]
+server = os.getppid()
+for name, attack in [("tmp", lambda: open("/tmp/left-behind", "w")),
+                     ("kill_server", lambda: os.kill(server, signal.SIGKILL)),
+                     ("read_server", lambda: open(f"/proc/{server}/environ").read()),
+                     ("server_mem", lambda: open(f"/proc/{server}/mem", "rb").read(1))]:
+    try:
+        attack()
+        facts[name] = "ALLOWED"
+    except OSError as exc:
+        facts[name] = type(exc).__name__
+open("mine.txt", "w").write("student data")
+import numpy as np
+facts["random"] = float(np.random.rand())
+print("FACTS", json.dumps(facts))
+'''
+
+
+def facts(execution) -> dict:
+    import json
+
+    text = "".join(o.get("text", "") for c in execution.cells for o in c.get("outputs", []))
+    assert "FACTS" in text, (execution.error, execution.message, text)
+    return json.loads(text.split("FACTS", 1)[1])
+
+
+def test_each_forked_kernel_is_fresh_unprivileged_and_cannot_touch_the_server():
+    async def run() -> list[dict]:
+        sandbox = Sandbox(slot=0, data_dir=Path(_data_dir()))
+        server = ForkServer(sandbox, ["numpy"])
+        await server.start()
+        try:
+            return [facts(await execute(new_notebook(cells=[new_code_cell(PROBE)]), sandbox, server=server,
+                                        cell_timeout=30, total_timeout=60)) for _ in range(2)]
+        finally:
+            await server.close()
+
+    first, second = asyncio.run(run())
+    for f in (first, second):
+        assert f["uid"] == SANDBOX_UID_BASE and f["cwd"] == "/home/student"
+        assert all(int(c, 16) == 0 for c in f["caps"]), f["caps"]  # no capabilities, bounding set empty
+        assert f["tmp"] == "PermissionError"  # /tmp is shared by the slot, so closed to kernels
+        assert f["kill_server"] == "PermissionError"
+        assert f["read_server"] in ("PermissionError", "FileNotFoundError")
+        assert f["server_mem"] in ("PermissionError", "FileNotFoundError")
+    assert "mine.txt" not in second["home"]  # a private home per kernel: nothing of the previous one
+    assert first["random"] != second["random"]  # reseeded after the fork, as a fresh process is
+    if first["cgroup"]:  # hosts with a memory cgroup: one per kernel
+        assert first["cgroup"] != second["cgroup"]
