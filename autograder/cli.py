@@ -14,6 +14,7 @@ from rich.table import Table
 
 from . import export, feedback, release
 from .course import find_root
+from .gpu import sandbox_devices
 from .grade import GradeError, Options, grade
 from .intake import IntakeError, read_roster
 from .results import ResultStore
@@ -65,6 +66,8 @@ def _summary(batch: Any, unsafe: bool) -> None:
     for r in sorted(results, key=lambda r: -r["seconds"])[:3]:
         table.add_row(f"slow: {r['student_id']}", f"{r['seconds']:.1f} s")
     table.add_row("sandbox", "OFF (--unsafe-no-sandbox)" if unsafe else "bubblewrap")
+    table.add_row("GPU", ", ".join(batch.gpu_devices[:1] + [f"+{len(batch.gpu_devices) - 1} nodes"]) if batch.gpu_devices
+                  else "none (CPU)")
     console.print(table)
 
 
@@ -81,6 +84,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return 2
     options = Options(workers=args.workers, cell_timeout=args.timeout, total_timeout=args.notebook_timeout,
                       sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory, data_dir=_data_dir(), roster=roster)
+    options.gpu_devices = sandbox_devices(args.gpu)
     failures = 0
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -108,6 +112,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     export.write(out, batch.assignment.db_url, batch.results.values())
     for error in batch.record_errors:
         console.print(f"[red]could not record[/] {error} (the result is stored: rerun to record it)")
+    batch.gpu_devices = options.gpu_devices
     _summary(batch, args.unsafe_no_sandbox)
     console.print(f"wrote {out / 'grades.csv'}, {out / 'grades_long.csv'}, {out / 'gradebook.db'}, {out / 'feedback'}/")
     return 0

@@ -98,6 +98,7 @@ class Batch:
     reused: int = 0
     elapsed: float = 0.0
     record_errors: list[str] = field(default_factory=list)  # gradebook/feedback writes that failed
+    gpu_devices: list[str] = field(default_factory=list)
 
 
 def prepare(root: Path, name: str, out: Path) -> Assignment:
