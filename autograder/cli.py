@@ -83,7 +83,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/] cannot read the roster: {exc}")
         return 2
     options = Options(workers=args.workers, cell_timeout=args.timeout, total_timeout=args.notebook_timeout,
-                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory, data_dir=_data_dir(), roster=roster)
+                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory, warm=not args.no_fork_server, data_dir=_data_dir(), roster=roster)
     options.gpu_devices = sandbox_devices(args.gpu)
     failures = 0
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -177,6 +177,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--backend", choices=["local", "ray"], default="local")
     g.add_argument("--address", default=None, help="Ray cluster address (with --backend ray)")
     g.add_argument("--roster", help="student ids (one per line, or a CSV with student_id): absent ones get 'missing'")
+    g.add_argument("--no-fork-server", action="store_true",
+                   help="start every kernel from scratch instead of forking it from a warm server (slower)")
     g.add_argument("--unsafe-no-sandbox", action="store_true", help="run student code without bwrap (unsafe)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_grade)
