@@ -38,6 +38,8 @@ class AnchorRun:
     processed: set[str]  # students whose notebook nbgrader executed and graded
     compute_seconds: dict[str, float] = field(default_factory=dict)  # from the autograded notebooks
     log: str = ""
+    ungraded: set[tuple[str, str]] = field(default_factory=set)  # (student, cell) without an auto or manual score
+    stderr_cells: set[tuple[str, str]] = field(default_factory=set)  # graded cells whose output has stderr (nbgrader: 0)
 
 
 def env() -> dict[str, str]:
@@ -71,19 +73,30 @@ def autograde(course: Path, name: str, students: list[str]) -> AnchorRun:
                           capture_output=True, text=True)
     wall = time.monotonic() - started
     (course / "autograde.log").write_text(proc.stdout + proc.stderr)
-    processed, timing = set(), {}
+    return read_run(course, name, students, wall, proc.returncode)
+
+
+def read_run(course: Path, name: str, students: list[str], wall: float, returncode: int) -> AnchorRun:
+    """What ``nbgrader autograde`` left in the course: autograded notebooks and the gradebook."""
+    processed, timing, stderr = set(), {}, set()
     for student in students:
         graded = course / "autograded" / student / name / f"{name}.ipynb"
         if graded.is_file():  # nbgrader removes the folder of a submission it failed on
             processed.add(student)
-            timing[student] = compute_seconds(json.loads(graded.read_text())["cells"])
-    return AnchorRun(wall, proc.returncode, read_scores(course / "gradebook.db", name, students), processed,
-                     timing, str(course / "autograde.log"))
+            cells = json.loads(graded.read_text())["cells"]
+            timing[student] = compute_seconds(cells)
+            stderr |= {(student, c["metadata"]["nbgrader"]["grade_id"]) for c in cells
+                       if c.get("metadata", {}).get("nbgrader", {}).get("grade") and
+                       any(o.get("name") == "stderr" for o in c.get("outputs", []))}
+    scores, ungraded = read_scores(course / "gradebook.db", name, students)
+    return AnchorRun(wall, returncode, scores, processed, timing, str(course / "autograde.log"), ungraded, stderr)
 
 
-def read_scores(db: Path, name: str, students: list[str]) -> dict[str, dict[str, float]]:
-    """Per student and grade cell, the gradebook's score (auto or manual; 0 where there is none)."""
+def read_scores(db: Path, name: str, students: list[str]) -> tuple[dict[str, dict[str, float]], set[tuple[str, str]]]:
+    """Per student and grade cell, the gradebook's score (auto or manual; 0 where there is none),
+    and the (student, cell) pairs that have no score at all (nbgrader left them for a human)."""
     scores: dict[str, dict[str, float]] = {}
+    ungraded: set[tuple[str, str]] = set()
     with Gradebook(f"sqlite:///{db}") as gb:
         cells = [c.name for nb in gb.find_assignment(name).notebooks for c in nb.grade_cells]
         for student in students:
@@ -92,5 +105,7 @@ def read_scores(db: Path, name: str, students: list[str]) -> dict[str, dict[str,
             except MissingEntry:
                 scores[student] = {c: 0.0 for c in cells}
                 continue
-            scores[student] = {g.name: float(g.score or 0.0) for nb in sub.notebooks for g in nb.grades}
-    return scores
+            grades = [g for nb in sub.notebooks for g in nb.grades]
+            scores[student] = {g.name: float(g.score or 0.0) for g in grades}
+            ungraded |= {(student, g.name) for g in grades if g.auto_score is None and g.manual_score is None}
+    return scores, ungraded

@@ -92,6 +92,8 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, di
             "student_code_seconds_per_submission": round(pdl_compute / n, 4),
             "kernel_seconds_per_submission": round(sum(pdl.kernel_seconds.values()) / n, 4),
             "worker_seconds_per_submission": round(pdl.wall_seconds * pdl.workers / n, 4),
+            # wall time in which no kernel of this batch ran: start-up, nbgrader release, gradebook, CSVs, feedback
+            "seconds_outside_kernels_estimate": round(pdl.wall_seconds - sum(pdl.kernel_seconds.values()) / pdl.workers, 3),
             "overhead_seconds_per_submission": round(pdl_overhead, 4),
         },
         "ratio": round(pdl_rate / nbg_rate, 3),
@@ -100,6 +102,7 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, di
         "goals": {"ratio_at_least": GOAL_RATIO, "overhead_at_most_seconds": GOAL_OVERHEAD_S,
                   "ratio_met": pdl_rate / nbg_rate >= GOAL_RATIO, "overhead_met": pdl_overhead <= GOAL_OVERHEAD_S},
         "scores_identical": not diffs,
+        "students_differing": len({d.student_id for d in diffs}),
         "differences": [d.row() for d in diffs],
         "loadavg": load,
     }
@@ -118,11 +121,12 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for r in report["assignments"]:
         nbg, pdl = r["nbgrader"], r["pdl_grade"]
+        same = "yes" if r["scores_identical"] else f"NO: {len(r['differences'])} cells of {r['students_differing']} students differ"
         lines.append(
             f"| {r['assignment']} | {r['submissions']} | {nbg['submissions_per_second']:.2f}/s ({nbg['wall_seconds']:.0f} s) "
             f"| {pdl['submissions_per_second']:.2f}/s ({pdl['wall_seconds']:.0f} s, {pdl['workers']} workers) "
             f"| {r['ratio']:.1f}× | {pdl['overhead_seconds_per_submission'] * 1000:.0f} ms "
-            f"| {'yes' if r['scores_identical'] else 'NO: ' + str(len(r['differences'])) + ' cells differ'} |")
+            f"| {same} |")
     for note in report["skipped"]:
         lines.append(f"| {note['assignment']} | skipped | | | | | {note['reason']} |")
     lines += ["", "Overhead = wall × workers / submissions − the students' own code time per submission (the cells' "
@@ -132,13 +136,15 @@ def markdown(report: dict[str, Any]) -> str:
     diffs = [d for r in report["assignments"] for d in r["differences"]]
     if diffs:
         lines += ["", f"Score differences ({len(diffs)}; nbgrader = its gradebook, 0 where it could not grade):", "",
-                  "| student | kind | answer | cell | nbgrader | pdl-grade | nbgrader graded it | pdl-grade status |",
-                  "|---|---|---|---|---:|---:|---|---|"]
+                  "| student | kind | answer | cell | nbgrader | pdl-grade | nbgrader graded it | pdl-grade status "
+                  "| likely cause |",
+                  "|---|---|---|---|---:|---:|---|---|---|"]
         for d in diffs[:40]:
             lines.append(f"| {d['student_id']} | {d['kind']} | {d['label']} | {d['grade_id']} | {d['nbgrader']} "
-                         f"| {d['pdl_grade']} | {'yes' if d['nbgrader_processed'] else 'no'} | {d['pdl_status']} |")
+                         f"| {d['pdl_grade']} | {'yes' if d['nbgrader_processed'] else 'no'} | {d['pdl_status']} "
+                         f"| {d['cause']} |")
         if len(diffs) > 40:
-            lines.append(f"| … {len(diffs) - 40} more in the JSON | | | | | | | |")
+            lines.append(f"| … {len(diffs) - 40} more in the JSON | | | | | | | | |")
     return "\n".join(lines) + "\n"
 
 

@@ -66,14 +66,15 @@ def test_comparison_notices_a_changed_cell(run):
     _, report, _, folder = run
     members = [classes.Member(**m) for m in json.loads((folder / "nbgrader" / f"{NAME}-class.json").read_text())]
     students = [m.student_id for m in members]
-    anchor = nbgrader_anchor.AnchorRun(1.0, 0, nbgrader_anchor.read_scores(folder / "nbgrader" / "gradebook.db", NAME,
-                                                                           students), set(students))
+    scores, ungraded = nbgrader_anchor.read_scores(folder / "nbgrader" / "gradebook.db", NAME, students)
+    anchor = nbgrader_anchor.AnchorRun(1.0, 0, scores, set(students), ungraded=ungraded)
     pdl = pdl_run.PdlRun(1.0, 0, 2, *pdl_run.read_out(folder / "pdl-out", NAME))
     assert compare.differences(members, anchor, pdl) == []
     solved = next(m.student_id for m in members if m.kind == "correct")
     changed = dataclasses.replace(pdl, scores={**pdl.scores, solved: {**pdl.scores[solved], "test_sigmoid": 0.0}})
     [diff] = compare.differences(members, anchor, changed)
     assert (diff.student_id, diff.grade_id, diff.nbgrader, diff.pdl_grade) == (solved, "test_sigmoid", 1.0, 0.0)
+    assert diff.cause == "unexplained"
 
 
 def test_class_generation_is_seeded_and_mixed(tmp_path):
