@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", choices=sorted(SIZES), default="ci")
     p.add_argument("--only", action="append", help="only this assignment (repeatable)")
     p.add_argument("--n", type=int, help="submissions per assignment instead of the size's (for quick runs)")
+    p.add_argument("--class", dest="classes", action="append", metavar="NAME=N",
+                   help="grade this assignment with N submissions instead of the size's classes (repeatable)")
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--workers", type=int, default=2, help="pdl-grade workers (the goal is stated for 2 cores)")
     p.add_argument("--work", type=Path, help="scratch folder (default bench/out/<size>)")
@@ -74,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("KERAS_BACKEND", "torch")
     out: dict = {"size": args.size, "seed": args.seed, "workers": args.workers, "machine": report.machine(ROOT),
                  "assignments": [], "skipped": []}
-    for name, n in SIZES[args.size].items():
+    plan = dict(SIZES[args.size])
+    if args.classes:
+        plan = {name: int(n) for name, _, n in (c.partition("=") for c in args.classes)}
+    for name, n in plan.items():
         if args.only and name not in args.only:
             continue
         reason = skip_reason(name)
