@@ -1,0 +1,182 @@
+"""Run jobs on a Ray cluster: one Ray task per submission, results streamed back as they finish.
+
+Only execution is distributed. The trusted work (restoring, judging, storing) stays in
+the driver, in ``done``; a task gets a prepared notebook with nothing secret in it and
+returns its outputs and probe values. Every node needs the course installed in the same
+way as the driver (``pip install .[cluster]``, bubblewrap, the data file): tasks import
+``autograder`` and ``pdl`` from there; nothing is shipped with ``runtime_env``.
+
+Slots: a sandbox needs a slot that no other kernel on its node uses at the same time
+(its uid and cgroup are named by it), but Ray decides on which node a task runs. So a
+task claims a free slot on its own node with an exclusive ``flock`` on a per-slot file:
+the kernel releases the lock when the task ends or its worker process is killed, so a
+crash never leaks a slot. Ray slots start at ``SLOT_BASE`` so that they do not share
+uids with a local-backend run on the same machine.
+
+A worker killed in mid-task (node lost, OOM killer, kill -9) is retried by Ray
+(``max_retries``); the sandbox dies with its worker (bwrap ``--die-with-parent``), and
+the retried task's result reaches ``done`` once, because each task's result is
+collected once. Results are keyed and written idempotently by the driver anyway.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from ..cgroups import sweep_stale
+from ..execute import Execution, execute
+from ..gpu import sandbox_devices
+from ..sandbox import Limits, Sandbox
+
+try:
+    import ray
+except ImportError:  # the optional extra: pip install .[cluster]
+    ray = None
+
+SLOT_BASE = 100  # uids 61100+ on Ray nodes; the local backend uses 61000 + 0..workers-1
+MAX_SLOTS = 256
+SLOT_DIR = Path(os.environ.get("PDL_RAY_SLOT_DIR", f"{tempfile.gettempdir()}/pdl-ray-slots-{os.geteuid()}"))
+CPUS_PER_TASK = 1  # one kernel per core; the sandbox caps its threads to match
+GPU_SHARE = 0.25  # the course's exercises are small: four kernels share a GPU
+MAX_RETRIES = 3  # a task whose worker died is run again this many times
+
+
+def gpu_request(mode: str, cluster: dict[str, float]) -> float:
+    """GPUs each task asks Ray for: a share of one with ``--gpu auto`` on a cluster that has any, else 0."""
+    return GPU_SHARE if mode == "auto" and cluster.get("GPU", 0) > 0 else 0.0
+
+
+def worker_data_dir(driver_dir: Path | str | None) -> Path | None:
+    """The data folder on this node: the driver's path if it exists here, else this node's own."""
+    if driver_dir is not None and Path(driver_dir).is_dir():
+        return Path(driver_dir)
+    from pdl import data
+
+    for path in data._candidates():
+        if path.is_file():
+            return path.parent
+    return None
+
+
+def task_gpu_devices(mode: str, environ: dict[str, str] | None = None, dev: Path = Path("/dev")) -> list[str]:
+    """The /dev/nvidia* nodes of the GPU Ray gave this task; none when it gave none (CUDA_VISIBLE_DEVICES
+    unset or empty: unlike a local run, that must not mean "all of this node's GPUs")."""
+    env = os.environ if environ is None else environ
+    if mode != "auto" or not env.get("CUDA_VISIBLE_DEVICES"):
+        return []
+    return sandbox_devices(mode, dict(env), dev)
+
+
+@contextlib.contextmanager
+def claim_slot(folder: Path = SLOT_DIR, base: int = SLOT_BASE, count: int = MAX_SLOTS) -> Iterator[int]:
+    """Hold a slot that no other task on this node holds; freed on exit or when the process dies."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for slot in range(base, base + count):
+        handle = open(folder / f"{slot}.lock", "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield slot
+        finally:
+            handle.close()  # closing drops the lock
+        return
+    raise RuntimeError(f"all {count} sandbox slots on this node are in use")
+
+
+_swept = False
+
+
+def _runtime_dir(slot: int) -> Path:
+    """A fresh runtime dir for the slot's kernel; the slot's leftovers (a killed worker's) are removed first."""
+    prefix = f"pdl-ray-run-{slot}-"
+    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*"):  # we hold the slot: nothing uses them
+        shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def execute_job(job: Any, options: Any) -> dict[str, Any]:
+    """On a worker: run one prepared notebook in a fresh sandboxed kernel; a plain, picklable result."""
+    global _swept
+    if not _swept:  # cgroups left by a worker that was killed before this one
+        sweep_stale()
+        _swept = True
+    try:
+        with claim_slot() as slot:
+            # the driver's gpu_devices name its own devices: this node's come from what Ray gave the task
+            sandbox = Sandbox(slot=slot, enabled=options.sandbox, data_dir=worker_data_dir(options.data_dir),
+                              limits=Limits(threads=CPUS_PER_TASK, memory=getattr(options, "memory_mib", 4096) << 20),
+                              gpu_devices=task_gpu_devices(options.gpu))
+            runtime = _runtime_dir(slot)
+            execution = asyncio.run(execute(nbformat.from_dict(job.notebook), sandbox, runtime,
+                                            cell_timeout=job.cell_timeout, total_timeout=job.total_timeout))
+    except Exception as exc:  # noqa: BLE001 (one submission must not stop the batch)
+        execution = Execution(cells=[], error="grader_error",
+                              message=f"the grader failed on this submission: {type(exc).__name__}: {exc}\n"
+                                      + traceback.format_exc(limit=3))
+    return to_plain(execution)
+
+
+def to_plain(execution: Execution) -> dict[str, Any]:
+    """An Execution as plain data (no nbformat classes on the wire)."""
+    result = dict(vars(execution))
+    result["cells"] = json.loads(json.dumps(execution.cells))
+    return result
+
+
+def to_execution(result: dict[str, Any]) -> Execution:
+    """Back in the driver: the worker's plain result as an Execution with nbformat cells."""
+    fields = dict(result)
+    fields["cells"] = [nbformat.from_dict(c) for c in fields["cells"]]
+    fields["probes"] = [tuple(p) for p in fields.get("probes", [])]
+    return Execution(**fields)
+
+
+def _failed(exc: BaseException) -> Execution:
+    return Execution(cells=[], error="grader_error",
+                     message=f"the Ray task failed after {MAX_RETRIES} retries: {type(exc).__name__}: {exc}"[:2000])
+
+
+def make_runner(address: str | None) -> Callable:
+    """A Runner for grade.grade: ``address`` as for ``ray.init`` (None: $RAY_ADDRESS, the cluster
+    started on this machine, or else a new one-machine cluster; "ray://host:10001": Ray Client)."""
+    if ray is None:
+        raise RuntimeError("the Ray backend needs the cluster extra: pip install '.[cluster]'")
+
+    def run(jobs: list, options: Any, done: Callable) -> None:
+        connected_here = not ray.is_initialized()
+        if connected_here:
+            ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+        try:
+            remote = ray.remote(execute_job).options(
+                num_cpus=CPUS_PER_TASK, num_gpus=gpu_request(options.gpu, ray.cluster_resources()),
+                max_retries=MAX_RETRIES, retry_exceptions=False, name="pdl-grade")
+            options_ref = ray.put(options)
+            pending = {remote.remote(job, options_ref): job for job in jobs}
+            while pending:  # hand each result to the driver as soon as it is ready
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    job = pending.pop(ref)
+                    try:
+                        execution = to_execution(ray.get(ref))
+                    except (ray.exceptions.RayError, OSError) as exc:  # retries used up, node lost for good
+                        execution = _failed(exc)
+                    done(job, execution)
+        finally:
+            if connected_here:
+                ray.shutdown()
+
+    return run
