@@ -115,7 +115,7 @@ CORRECT = [
                     "    return slope, intercept, sigma\n"),
     }),
     # Keras' own binary cross-entropy on probabilities (it clips at 1e-7; a larger eps is clipped first).
-# float(tensor), not keras.ops.convert_to_numpy: the latter emits a numpy-2 DeprecationWarning, which warns=False counts.
+    # float(tensor), not keras.ops.convert_to_numpy: the latter emits a numpy-2 DeprecationWarning, which warns=False counts.
     Case("keras_binary_crossentropy", {
         "bernoulli_nll": ("import keras\n\ndef bernoulli_nll(y, p, eps=1e-7):\n"
                           "    y, p = np.atleast_1d(y).astype(float), np.clip(np.atleast_1d(p).astype(float), eps, 1 - eps)\n"
