@@ -5,9 +5,12 @@ grade must be what their honest work earns, and the rest of the class is unaffec
 """
 from __future__ import annotations
 
+import ast
 import json
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -189,7 +192,10 @@ def test_cannot_read_hidden_tests_solutions_gradebook_or_other_students(attack):
     out, _ = attack
     text = outputs(out, "reads_files")
     assert "READ" not in text and text.count("DENIED") == 6
-    assert "'work'" in text or "work" in text  # only the venv's parent folders exist
+    listing = set(ast.literal_eval(text.split("LISTING ", 1)[1].split("\n", 1)[0].split("]", 1)[0] + "]"))
+    # the system folders, and the first folder of the paths that are bound in (python, venv, runtime dir)
+    bound = {Path(p).resolve().parts[1] for p in (sys.prefix, sys.base_prefix, tempfile.gettempdir())}
+    assert listing <= {"bin", "dev", "etc", "home", "lib", "lib64", "opt", "proc", "sbin", "tmp", "usr"} | bound, listing
     assert scores(out)["reads_files"][0] == FULL
 
 
