@@ -39,7 +39,7 @@ class Outcome:
 
 
 def calling(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Outcome:
-    """Call ``func`` and record its value or exception and any warnings."""
+    """Call ``func`` and record its value or exception and any RuntimeWarnings."""
     with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
         warnings.simplefilter("always")
         try:
@@ -50,7 +50,9 @@ def calling(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Outcome:
                 error_types=[t.__name__ for t in type(exc).__mro__],
                 message=str(exc)[:500],
             )
-    out.warnings = [f"{w.category.__name__}: {w.message}"[:300] for w in caught]
+    # numerical trouble (overflow, divide by zero, invalid values) only: a library's DeprecationWarning
+    # is not the student's fault
+    out.warnings = [f"{w.category.__name__}: {w.message}"[:300] for w in caught if issubclass(w.category, RuntimeWarning)]
     return out
 
 
