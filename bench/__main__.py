@@ -17,7 +17,7 @@ from . import classes, compare, nbgrader_anchor, pdl_run, report
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {
-    "ci": {"ex01_logistic_regression": 30, "ex05_keras_banknote": 6},
+    "ci": {"ex01_logistic_regression": 30, "ex05_keras_banknote": 4},
     "full": {"ex01_logistic_regression": 200, "ex05_keras_banknote": 40},
 }
 
