@@ -162,6 +162,7 @@ def fill_downloads() -> None:
     """
     import nbformat
     from jupyter_cache import get_cache
+    from myst_nb.core.utils import coalesce_streams
 
     cache = get_cache(BUILD / ".jupyter_cache")
     for md in chapters():
@@ -170,11 +171,15 @@ def fill_downloads() -> None:
         if not executed.is_file():
             sys.exit(f"[book] {executed} is missing: was {md.name} built?")
         nb = nbformat.read(executed, as_version=4)
-        if not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
-            try:
-                _, nb = cache.merge_match_into_notebook(nb)
-            except KeyError:
-                sys.exit(f"[book] no cached execution of {md.name} matches its source; rebuild")
+        # Always take the outputs from the cache: when myst-nb executed the chapter in this build, its copy has
+        # the first stream of a cell merged in place but the later ones still there (text printed twice).
+        try:
+            _, nb = cache.merge_match_into_notebook(nb)
+        except KeyError:
+            sys.exit(f"[book] no cached execution of {md.name} matches its source; rebuild")
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = coalesce_streams(cell.outputs)  # as on the page (nb_merge_streams)
         text = nbformat.writes(nb)
         for target in (executed, download):
             if not target.is_file() or target.read_text(encoding="utf-8") != text:
