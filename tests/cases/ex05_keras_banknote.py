@@ -37,7 +37,7 @@ MISTAKES = [
     Case("logistic_no_sigmoid", {"build_logistic_model": (
         "def build_logistic_model():\n    return keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])\n")},
          frozenset(LOGISTIC)),
-    # the Keras 2 way: works, but warns in Keras 3; only the hidden test checks for the warning
+    # the Keras 2 way: works, but deprecated in Keras 3 (a warning); only the hidden test checks for it
     Case("logistic_input_shape", {"build_logistic_model": (
         "def build_logistic_model():\n"
         "    return keras.Sequential([keras.layers.Dense(1, activation='sigmoid', input_shape=(2,))])\n")},
@@ -57,6 +57,13 @@ MISTAKES = [
         "def build_fcnn_sequential(hidden_units=(8,), activation='relu'):\n"
         "    layers = [keras.Input(shape=(2,))] + [keras.layers.Dense(u, activation='relu') for u in hidden_units]\n"
         "    return keras.Sequential(layers + [keras.layers.Dense(1, activation='sigmoid')])\n")},
+         frozenset({"test_build_fcnn_sequential_hidden"})),
+    # the Keras 2 way again, in the first hidden layer
+    Case("sequential_input_shape", {"build_fcnn_sequential": (
+        "def build_fcnn_sequential(hidden_units=(8,), activation='relu'):\n"
+        "    layers = [keras.layers.Dense(u, activation=activation, input_shape=(2,)) if i == 0 else\n"
+        "              keras.layers.Dense(u, activation=activation) for i, u in enumerate(hidden_units)]\n"
+        "    return keras.Sequential((layers or [keras.Input(shape=(2,))]) + [keras.layers.Dense(1, activation='sigmoid')])\n")},
          frozenset({"test_build_fcnn_sequential_hidden"})),
     # the graded model is built with it: its outputs are no probabilities and its test NLL is bad
     Case("sequential_linear_output", {"build_fcnn_sequential": (
