@@ -7,11 +7,14 @@ way as the driver (``pip install .[cluster]``, bubblewrap, the data file): tasks
 ``autograder`` and ``pdl`` from there; nothing is shipped with ``runtime_env``.
 
 Slots: a sandbox needs a slot that no other kernel on its node uses at the same time
-(its uid and cgroup are named by it), but Ray decides on which node a task runs. So a
-task claims a free slot on its own node with an exclusive ``flock`` on a per-slot file:
-the kernel releases the lock when the task ends or its worker process is killed, so a
-crash never leaks a slot. Ray slots start at ``SLOT_BASE`` so that they do not share
-uids with a local-backend run on the same machine.
+(its uid and cgroup are named by it), but Ray decides on which node a task runs. So each
+Ray worker process takes a free slot on its own node with an exclusive ``flock`` on a
+per-slot file and keeps it while it lives (Ray runs one task at a time per worker
+process). The kernel drops the lock when the process exits or is killed, so a crash never
+leaks a slot. Ray slots start at ``SLOT_BASE`` so that they do not share uids with a
+local-backend run on the same machine. Where the host allows it (root, sandbox on), the
+worker process also keeps its slot's warm fork server between tasks, as the local backend
+does: every submission still gets a freshly forked kernel of its own.
 
 A worker killed in mid-task (node lost, OOM killer, kill -9) is retried by Ray
 (``max_retries``); the sandbox dies with its worker (bwrap ``--die-with-parent``), and
@@ -21,23 +24,27 @@ collected once. Results are keyed and written idempotently by the driver anyway.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import atexit
 import fcntl
 import json
 import os
 import shutil
+import socket
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import nbformat
 
 from ..cgroups import sweep_stale
 from ..execute import Execution, execute
 from ..gpu import sandbox_devices
+from ..grade import GradeError
+from ..kernel_pool import ForkServer
 from ..sandbox import Limits, Sandbox
+from .local import use_fork_servers
 
 try:
     import ray
@@ -78,9 +85,11 @@ def task_gpu_devices(mode: str, environ: dict[str, str] | None = None, dev: Path
     return sandbox_devices(mode, dict(env), dev)
 
 
-@contextlib.contextmanager
-def claim_slot(folder: Path = SLOT_DIR, base: int = SLOT_BASE, count: int = MAX_SLOTS) -> Iterator[int]:
-    """Hold a slot that no other task on this node holds; freed on exit or when the process dies."""
+def take_slot(folder: Path = SLOT_DIR, base: int = SLOT_BASE, count: int = MAX_SLOTS) -> tuple[int, IO[str]]:
+    """A slot that no other process on this node holds, and the open lock file that holds it.
+
+    Closing the file, or the process dying (kill -9 included), frees the slot.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for slot in range(base, base + count):
         handle = open(folder / f"{slot}.lock", "a")
@@ -89,40 +98,77 @@ def claim_slot(folder: Path = SLOT_DIR, base: int = SLOT_BASE, count: int = MAX_
         except BlockingIOError:
             handle.close()
             continue
-        try:
-            yield slot
-        finally:
-            handle.close()  # closing drops the lock
-        return
+        return slot, handle
     raise RuntimeError(f"all {count} sandbox slots on this node are in use")
 
 
-_swept = False
+class Worker:
+    """What one Ray worker process keeps between the tasks Ray sends it: its slot, an event loop and,
+    where the host allows it, the slot's warm fork server (as in the local backend). Ray runs one task at
+    a time in a worker process, so the process can hold its slot for as long as it lives."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.slot, self.lock = take_slot()
+        for pattern in (f"pdl-slot{self.slot}-*", f"pdl-ray-run-{self.slot}-*"):  # a killed holder's leftovers
+            for stale in Path(tempfile.gettempdir()).glob(pattern):
+                shutil.rmtree(stale, ignore_errors=True)
+        sweep_stale()  # and its cgroups
+        self.server: ForkServer | None = None
+        self.server_key: tuple | None = None
+        atexit.register(self.cleanup)
+
+    def cleanup(self) -> None:
+        """When Ray ends this worker process: the fork server dies with it; remove its cgroup and files."""
+        if self.server is not None:
+            self.server.cgroup.remove()
+            shutil.rmtree(self.server.runtime, ignore_errors=True)
+
+    def sandbox(self, options: Any) -> Sandbox:
+        # the driver's gpu_devices name its own devices: this node's come from what Ray gave the task
+        return Sandbox(slot=self.slot, enabled=options.sandbox, data_dir=worker_data_dir(options.data_dir),
+                       limits=Limits(threads=CPUS_PER_TASK, memory=getattr(options, "memory_mib", 4096) << 20),
+                       gpu_devices=task_gpu_devices(options.gpu))
+
+    async def get_server(self, sandbox: Sandbox, options: Any) -> ForkServer | None:
+        """The warm server for this sandbox and preload list; restarted when either changed or it died."""
+        if not use_fork_servers(options):
+            return None
+        key = (repr(sandbox), tuple(getattr(options, "preload", [])))
+        if self.server is not None and (key != self.server_key or not self.server.alive):
+            await self.server.close()
+            self.server, self.server_key = None, None
+        if self.server_key != key:  # start once per key; if that fails, launch kernels instead
+            self.server_key = key
+            server = ForkServer(sandbox, list(key[1]))
+            try:
+                await server.start()
+                self.server = server
+            except (RuntimeError, OSError):
+                await server.close()
+        return self.server
+
+    async def _run(self, job: Any, options: Any) -> Execution:
+        sandbox = self.sandbox(options)
+        server = await self.get_server(sandbox, options)
+        runtime = None if server else Path(tempfile.mkdtemp(prefix=f"pdl-ray-run-{self.slot}-"))
+        return await execute(nbformat.from_dict(job.notebook), sandbox, runtime, cell_timeout=job.cell_timeout,
+                             total_timeout=job.total_timeout, server=server)
+
+    def run(self, job: Any, options: Any) -> Execution:
+        return self.loop.run_until_complete(self._run(job, options))
 
 
-def _runtime_dir(slot: int) -> Path:
-    """A fresh runtime dir for the slot's kernel; the slot's leftovers (a killed worker's) are removed first."""
-    prefix = f"pdl-ray-run-{slot}-"
-    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*"):  # we hold the slot: nothing uses them
-        shutil.rmtree(stale, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=prefix))
+_worker: Worker | None = None
 
 
 def execute_job(job: Any, options: Any) -> dict[str, Any]:
     """On a worker: run one prepared notebook in a fresh sandboxed kernel; a plain, picklable result."""
-    global _swept
-    if not _swept:  # cgroups left by a worker that was killed before this one
-        sweep_stale()
-        _swept = True
+    global _worker
     try:
-        with claim_slot() as slot:
-            # the driver's gpu_devices name its own devices: this node's come from what Ray gave the task
-            sandbox = Sandbox(slot=slot, enabled=options.sandbox, data_dir=worker_data_dir(options.data_dir),
-                              limits=Limits(threads=CPUS_PER_TASK, memory=getattr(options, "memory_mib", 4096) << 20),
-                              gpu_devices=task_gpu_devices(options.gpu))
-            runtime = _runtime_dir(slot)
-            execution = asyncio.run(execute(nbformat.from_dict(job.notebook), sandbox, runtime,
-                                            cell_timeout=job.cell_timeout, total_timeout=job.total_timeout))
+        if _worker is None:
+            _worker = Worker()
+        execution = _worker.run(job, options)
     except Exception as exc:  # noqa: BLE001 (one submission must not stop the batch)
         execution = Execution(cells=[], error="grader_error",
                               message=f"the grader failed on this submission: {type(exc).__name__}: {exc}\n"
@@ -150,16 +196,53 @@ def _failed(exc: BaseException) -> Execution:
                      message=f"the Ray task failed after {MAX_RETRIES} retries: {type(exc).__name__}: {exc}"[:2000])
 
 
+def _check_reachable(address: str | None, timeout: float = 10) -> None:
+    """Fail fast on a wrong HOST:PORT: ray.init retries a dead address for many minutes."""
+    if not address or "://" in address or address in ("auto", "local") or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except (OSError, ValueError) as exc:
+        raise GradeError(f"cannot reach the Ray cluster at {address}: {exc}. Is it running (ray status)? "
+                         "--address is the head node's HOST:PORT (ray start --head --port, default 6379).") from exc
+
+
+def _use_token_if_available() -> None:
+    """Send the cluster token where there is one (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token).
+
+    ``ray start`` turns token authentication on when it finds a token, and a local ``ray.init()``
+    makes one, but ``ray.init(address=...)`` only looks for it without an address: do what it does
+    there for every address, unless RAY_AUTH_MODE says otherwise.
+    """
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token authentication
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
 def make_runner(address: str | None) -> Callable:
     """A Runner for grade.grade: ``address`` as for ``ray.init`` (None: $RAY_ADDRESS, the cluster
     started on this machine, or else a new one-machine cluster; "ray://host:10001": Ray Client)."""
     if ray is None:
-        raise RuntimeError("the Ray backend needs the cluster extra: pip install '.[cluster]'")
+        raise GradeError("the Ray backend needs the cluster extra: pip install '.[cluster]'")
 
     def run(jobs: list, options: Any, done: Callable) -> None:
         connected_here = not ray.is_initialized()
         if connected_here:
-            ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+            _check_reachable(address)
+            _use_token_if_available()
+            try:
+                ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+            except ConnectionError as exc:
+                raise GradeError(f"cannot connect to the Ray cluster at {address or 'RAY_ADDRESS / this machine'}: "
+                                 f"{exc.__cause__ or exc}. Is it running (ray status)? If it uses token "
+                                 "authentication, set RAY_AUTH_TOKEN or put the token in ~/.ray/auth_token.") from exc
         try:
             remote = ray.remote(execute_job).options(
                 num_cpus=CPUS_PER_TASK, num_gpus=gpu_request(options.gpu, ray.cluster_resources()),
