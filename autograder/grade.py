@@ -34,6 +34,7 @@ from .results import ResultStore, result_key
 from .verdicts import CellVerdict, TestPlan, judge
 
 GRADED_STATUSES = {"ok", "wrong_name"}
+FATAL = {"kernel_died", "kernel_failed", "timeout", "grader_error"}  # Execution.error values that zero a submission
 
 
 class GradeError(RuntimeError):
@@ -182,8 +183,16 @@ def graded_notebook(restored: NotebookNode, execution: Execution, found: dict[st
 
 def finish(assignment: Assignment, sub: Submission, job: Job, restored: NotebookNode, report: str,
            execution: Execution) -> dict[str, Any]:
-    """Judge one execution and build its stored result."""
+    """Judge one execution and build its stored result.
+
+    A notebook whose kernel died, did not start or ran out of time is broken: the student
+    scores 0 (as in nbgrader, which cannot grade it at all), with the reason in every cell.
+    """
     found = verdicts(assignment, restored, execution)
+    if execution.error in FATAL:
+        reason = f"{execution.message.splitlines()[0] if execution.message else execution.error}; " \
+                 "a notebook that does not run to the end scores 0"
+        found = {gid: CellVerdict(gid, False, [reason], [reason]) for gid in found}
     nb = graded_notebook(restored, execution, found)
     points = assignment.points()
     cells = [{"grade_id": gid, "score": points[gid] if v.passed else 0.0, "max_score": points[gid],

@@ -40,11 +40,17 @@ def use_fork_servers(options) -> bool:
 
 
 async def run_one(job, options, slot: int, server: ForkServer | None = None) -> Execution:
-    """One job in a fresh kernel: forked from ``server`` when given, else launched in its own sandbox."""
+    """One job in a fresh kernel: forked from ``server`` when given, else launched in its own sandbox.
+
+    A forked kernel that fails to start (a busy machine, a dead server) is retried once, launched.
+    """
     runtime = None if server else Path(tempfile.mkdtemp(prefix="pdl-kernel-"))
     try:
-        return await execute(nbformat.from_dict(job.notebook), make_sandbox(options, slot), runtime,
-                             cell_timeout=job.cell_timeout, total_timeout=job.total_timeout, server=server)
+        execution = await execute(nbformat.from_dict(job.notebook), make_sandbox(options, slot), runtime,
+                                  cell_timeout=job.cell_timeout, total_timeout=job.total_timeout, server=server)
+        if execution.error == "kernel_failed" and server is not None:
+            return await run_one(job, options, slot, None)
+        return execution
     except Exception as exc:  # noqa: BLE001 (one submission must not stop the batch)
         return Execution(cells=[], error="grader_error",
                          message=f"the grader failed on this submission: {type(exc).__name__}: {exc}\n"
