@@ -46,7 +46,7 @@ def machine(root: Path) -> dict[str, Any]:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_commit": _run("git", "rev-parse", "HEAD", cwd=root),
         # the grader's code as run may differ from the commit (others commit in parallel)
-        "git_dirty_paths": [line[3:] for line in dirty.splitlines()],
+        "git_dirty_paths": [line.split(maxsplit=1)[1] for line in dirty.splitlines() if line.strip()],
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "cpu_model": model,
