@@ -168,7 +168,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("assignment")
     g.add_argument("submissions", help="folder (one sub-folder per student, or nbgrader's submitted/) or .zip")
     g.add_argument("--out", required=True, help="output folder: gradebook, CSVs, feedback, results")
-    g.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1), help="kernels at a time")
+    g.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1), help="kernels at a time (local backend; on Ray each node runs one per CPU it offers)")
     g.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     g.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook (default 600)")
     g.add_argument("--memory", type=int, default=4096, metavar="MIB",

@@ -34,6 +34,7 @@ from .results import ResultStore, result_key
 from .verdicts import CellVerdict, TestPlan, judge
 
 GRADED_STATUSES = {"ok", "wrong_name"}
+RETRIED = {"grader_error"}  # stored results that a rerun grades again: our failure, not the student's
 FATAL = {"kernel_died", "kernel_failed", "timeout", "grader_error"}  # Execution.error values that zero a submission
 
 
@@ -243,9 +244,11 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
     for sub in subs:
         key = result_key(assignment.digest, sub.digest or sub.status)
         if store.has(sub.student_id, key):
-            keep(store.load(sub.student_id, key), fresh=False)
-            batch.reused += 1
-            continue
+            stored = store.load(sub.student_id, key)
+            if stored["status"] not in RETRIED:
+                keep(stored, fresh=False)
+                batch.reused += 1
+                continue
         if sub.status not in GRADED_STATUSES:
             keep(failed_result(assignment, sub, key))
             continue
