@@ -66,15 +66,31 @@ class Assignment:
                 for c in self.source.cells if utils.is_grade(c)}
 
 
+class PrepareError(RuntimeError):
+    """A submission that nbgrader's preprocessors reject (broken grading metadata)."""
+
+
 @dataclass
 class Job:
-    """A unit of work for a backend: one prepared notebook, nothing secret in it."""
+    """A unit of work for a backend: one prepared notebook, nothing secret in it.
+
+    The notebook may be deferred (``prepare``): the local backend then restores a submission
+    only when a kernel is free for it, so restoring overlaps with running the others.
+    """
 
     student_id: str
     key: str
-    notebook: dict[str, Any]
+    notebook: dict[str, Any] | None
     cell_timeout: int
     total_timeout: int
+    prepare: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+
+    def ready(self) -> "Job":
+        """Compute a deferred notebook now (may raise PrepareError); the job then holds plain data only."""
+        if self.notebook is None and self.prepare is not None:
+            prepare, self.prepare = self.prepare, None
+            self.notebook = prepare()
+        return self
 
 
 @dataclass
@@ -252,19 +268,26 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
         if sub.status not in GRADED_STATUSES:
             keep(failed_result(assignment, sub, key))
             continue
-        try:
-            job, restored, report = make_job(assignment, sub, options)
-        except Exception as exc:  # noqa: BLE001 (nbgrader rejects broken metadata with many errors)
-            sub.status, sub.message = "invalid_notebook", f"the notebook's grading metadata is broken: {exc}"[:500]
-            keep(failed_result(assignment, sub, key))
-            continue
-        pending[sub.student_id] = (sub, restored, report)
-        jobs.append(job)
+        pending[sub.student_id] = (sub, None, "")
+
+        def deferred(sub: Submission = sub) -> dict[str, Any]:
+            try:
+                job, restored, report = make_job(assignment, sub, options)
+            except Exception as exc:  # noqa: BLE001 (nbgrader rejects broken metadata with many errors)
+                raise PrepareError(f"the notebook's grading metadata is broken: {exc}"[:500]) from exc
+            pending[sub.student_id] = (sub, restored, report)
+            return job.notebook
+
+        jobs.append(Job(sub.student_id, key, None, options.cell_timeout, options.total_timeout, deferred))
     if on_start:
         on_start(len(subs), len(subs) - len(jobs))
 
     def done(job: Job, execution: Execution) -> None:
         sub, restored, report = pending[job.student_id]
+        if restored is None:  # it could not be prepared, so it never ran
+            sub.status, sub.message = "invalid_notebook", execution.message
+            keep(failed_result(assignment, sub, job.key))
+            return
         try:
             result = finish(assignment, sub, job, restored, report, execution)
         except Exception as exc:  # noqa: BLE001 (a grader bug must cost one student, not the batch)

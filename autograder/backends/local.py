@@ -19,6 +19,7 @@ import nbformat
 
 from ..cgroups import sweep_stale
 from ..execute import Execution, execute
+from ..grade import PrepareError
 from ..kernel_pool import ForkServer
 from ..sandbox import Limits, Sandbox
 
@@ -44,6 +45,10 @@ async def run_one(job, options, slot: int, server: ForkServer | None = None) -> 
 
     A forked kernel that fails to start (a busy machine, a dead server) is retried once, launched.
     """
+    try:
+        job.ready()
+    except PrepareError as exc:
+        return Execution(cells=[], error="invalid_notebook", message=str(exc))
     runtime = None if server else Path(tempfile.mkdtemp(prefix="pdl-kernel-"))
     try:
         execution = await execute(nbformat.from_dict(job.notebook), make_sandbox(options, slot), runtime,

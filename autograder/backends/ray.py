@@ -41,7 +41,7 @@ import nbformat
 from ..cgroups import sweep_stale
 from ..execute import Execution, execute
 from ..gpu import sandbox_devices
-from ..grade import GradeError
+from ..grade import GradeError, PrepareError
 from ..kernel_pool import ForkServer
 from ..sandbox import Limits, Sandbox
 from .local import use_fork_servers
@@ -248,7 +248,14 @@ def make_runner(address: str | None) -> Callable:
                 num_cpus=CPUS_PER_TASK, num_gpus=gpu_request(options.gpu, ray.cluster_resources()),
                 max_retries=MAX_RETRIES, retry_exceptions=False, name="pdl-grade")
             options_ref = ray.put(options)
-            pending = {remote.remote(job, options_ref): job for job in jobs}
+            pending = {}
+            for job in jobs:  # restored here, in the trusted driver: workers get plain notebooks only
+                try:
+                    job.ready()
+                except PrepareError as exc:
+                    done(job, Execution(cells=[], error="invalid_notebook", message=str(exc)))
+                    continue
+                pending[remote.remote(job, options_ref)] = job
             while pending:  # hand each result to the driver as soon as it is ready
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:
