@@ -245,7 +245,7 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
     subs = collect(submissions_path, name, roster=options.roster)
     batch = Batch(assignment, subs)
     store = ResultStore(out / "results" / name)
-    recorder = Recorder(assignment)
+    recorder = Recorder(assignment, options.workers)
     pending: dict[str, tuple[Submission, NotebookNode, str]] = {}
     jobs: list[Job] = []
 

@@ -76,6 +76,7 @@ class SharedSaveAutoGrades(SaveAutoGrades):
 class SharedGetGrades(GetGrades):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         self.notebook_id, self.assignment_id, self.gradebook = _ids(resources)
+        self.gradebook.db.rollback()  # end any earlier read: see what the writer has committed since
         self.student_id = resources["nbgrader"]["student"]
         self.db_url = resources["nbgrader"]["db_url"]
         nb, resources = super(GetGrades, self).preprocess(nb, resources)
