@@ -123,7 +123,7 @@ def _stored_results(out: Path) -> list[dict]:
     latest: dict[tuple[str, str], tuple[float, dict]] = {}
     for assignment_dir in sorted((out / "results").glob("*")):
         store = ResultStore(assignment_dir)
-        for path in assignment_dir.glob("*/*.json"):
+        for path in store.stored():
             result = store.load(path.parent.name, path.stem)
             key = (result["assignment"], result["student_id"])
             if key not in latest or path.stat().st_mtime > latest[key][0]:

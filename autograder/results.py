@@ -18,10 +18,19 @@ def result_key(plan_digest: str, submission_digest: str) -> str:
     return hashlib.sha256(f"{plan_digest}:{submission_digest}".encode()).hexdigest()[:32]
 
 
+TMP_PREFIX = ".tmp-"
+
+
 class ResultStore:
     def __init__(self, folder: Path):
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob(f"*/{TMP_PREFIX}*"):  # half-written by a grader that was killed
+            stale.unlink(missing_ok=True)
+
+    def stored(self) -> list[Path]:
+        """Every complete result file (never a half-written one)."""
+        return [p for p in self.folder.glob("*/*.json") if not p.name.startswith(TMP_PREFIX)]
 
     def path(self, student_id: str, key: str) -> Path:
         return self.folder / student_id / f"{key}.json"
@@ -36,7 +45,7 @@ class ResultStore:
         """Write-then-rename: a reader (or a rerun after kill -9) sees all of it or none."""
         target = self.path(student_id, key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX, suffix=".json")
         try:
             with os.fdopen(fd, "w") as handle:
                 json.dump(result, handle)
