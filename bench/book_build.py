@@ -54,9 +54,9 @@ def edit_one_chapter(checkout: Path) -> None:
     """Change the first code cell of one chapter (a comment is enough for jupyter-cache)."""
     path = checkout / "book" / f"{EDITED}.md"
     text = path.read_text()
-    marker = "```{code-cell} ipython3\n"
-    assert marker in text, f"no code cell in {path}"
-    path.write_text(text.replace(marker, marker + "# edited by bench.book_build\n", 1))
+    start = text.index("```{code-cell} ipython3\n")
+    end = text.index("\n```\n", start)  # the cell's last line: after any "---" option block
+    path.write_text(text[:end] + "\n# edited by bench.book_build" + text[end:])
 
 
 def main(argv: list[str] | None = None) -> int:
