@@ -98,15 +98,20 @@ class Cgroup:
         except (OSError, ValueError):
             return False
 
+    def pids(self) -> set[int]:
+        """The host pids of every process in the groups."""
+        pids: set[int] = set()
+        for d in self.dirs:
+            try:
+                pids |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
+            except OSError:
+                pass
+        return pids
+
     def kill_all(self) -> None:
         """SIGKILL every process left in the groups (a student's background children included)."""
         for _ in range(50):
-            pids = set()
-            for d in self.dirs:
-                try:
-                    pids |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
-                except OSError:
-                    pass
+            pids = self.pids()
             if not pids:
                 return
             for pid in pids:

@@ -131,27 +131,32 @@ def _stored_results(out: Path) -> list[dict]:
     return [r for _, r in latest.values()]
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+def _gradebook_url(out: Path) -> str | None:
+    """The gradebook that ``grade`` wrote into ``out``, or None (after saying so)."""
     db = out / "gradebook.db"
     if not db.is_file():
         console.print(f"[red]error:[/] no gradebook at {db}; run pdl-grade grade first")
+        return None
+    return f"sqlite:///{db}"
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if (db_url := _gradebook_url(out)) is None:
         return 2
-    for path in export.write(out, f"sqlite:///{db}", _stored_results(out)):
+    for path in export.write(out, db_url, _stored_results(out)):
         console.print(f"wrote {path}")
     return 0
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    db = out / "gradebook.db"
-    if not db.is_file():
-        console.print(f"[red]error:[/] no gradebook at {db}; run pdl-grade grade first")
+    if (db_url := _gradebook_url(out)) is None:
         return 2
     for result in _stored_results(out):
         if args.student and result["student_id"] not in args.student:
             continue
-        console.print(f"wrote {feedback.write(out, f'sqlite:///{db}', result)}")
+        console.print(f"wrote {feedback.write(out, db_url, result)}")
     return 0
 
 

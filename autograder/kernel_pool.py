@@ -22,7 +22,7 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from jupyter_client.provisioning import LocalProvisioner
 from nbformat import NotebookNode
@@ -82,6 +82,15 @@ def _descendants(root: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def _host_pid(ns_pid: int, candidates: Iterable[int]) -> int:
+    """The host pid of the process that is ``ns_pid`` inside a sandbox's pid namespace (0: none)."""
+    for pid in candidates:
+        chain = _ns_pids(pid)
+        if len(chain) > 1 and chain[-1] == ns_pid:
+            return pid
+    return 0
 
 
 class ForkedKernel:
@@ -153,8 +162,7 @@ class ForkServer:
             await self.close()
             raise RuntimeError(f"the fork server did not start: {self._log_tail()}") from exc
         ns_pid = ready["pid"]
-        self.host_pid = next((p for p in _descendants(self.proc.pid) if (_ns_pids(p) or [0])[-1] == ns_pid
-                              and len(_ns_pids(p)) > 1), 0)
+        self.host_pid = _host_pid(ns_pid, _descendants(self.proc.pid))
         self._reader = asyncio.ensure_future(self._read())
 
     def _log_tail(self) -> str:
@@ -205,7 +213,8 @@ class ForkServer:
         reply = await self._request({"op": "fork", "argv": argv, "log": str(job_dir / "kernel.log"),
                                      "home": WORK, "uid": self.sandbox.uid, "home_size": self.sandbox.limits.work_size})
         ns_pid = reply["pid"]
-        host_pid = next((p for p in _descendants(self.host_pid) if (_ns_pids(p) or [0])[-1] == ns_pid), 0)
+        # a new child is still in the server's cgroup: a few pids to look at instead of all of /proc
+        host_pid = _host_pid(ns_pid, self.cgroup.pids() or _descendants(self.host_pid))
         if not host_pid:
             self._send({"op": "kill", "pid": ns_pid})
             raise RuntimeError("the forked kernel vanished before it started")

@@ -41,7 +41,13 @@ def use_fork_servers(options) -> bool:
 
 
 async def run_one(job, options, slot: int, server: ForkServer | None = None) -> Execution:
-    """One job in a fresh kernel: forked from ``server`` when given, else launched in its own sandbox.
+    """One job in a fresh kernel of this machine's worker ``slot``."""
+    return await run_in(job, make_sandbox(options, slot), server)
+
+
+async def run_in(job, sandbox: Sandbox, server: ForkServer | None, runtime_prefix: str = "pdl-kernel-") -> Execution:
+    """One job in a fresh kernel: forked from ``server`` when given, else launched in its own sandbox
+    (in a runtime dir named ``runtime_prefix``...). Shared by the local and the Ray backend.
 
     A forked kernel that fails to start (a busy machine, a dead server) is retried once, launched.
     """
@@ -49,12 +55,12 @@ async def run_one(job, options, slot: int, server: ForkServer | None = None) -> 
         job.ready()
     except PrepareError as exc:
         return Execution(cells=[], error="invalid_notebook", message=str(exc))
-    runtime = None if server else Path(tempfile.mkdtemp(prefix="pdl-kernel-"))
+    runtime = None if server else Path(tempfile.mkdtemp(prefix=runtime_prefix))
     try:
-        execution = await execute(nbformat.from_dict(job.notebook), make_sandbox(options, slot), runtime,
+        execution = await execute(nbformat.from_dict(job.notebook), sandbox, runtime,
                                   cell_timeout=job.cell_timeout, total_timeout=job.total_timeout, server=server)
         if execution.error == "kernel_failed" and server is not None:
-            return await run_one(job, options, slot, None)
+            return await run_in(job, sandbox, None, runtime_prefix)
         return execution
     except Exception as exc:  # noqa: BLE001 (one submission must not stop the batch)
         return Execution(cells=[], error="grader_error",

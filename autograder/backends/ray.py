@@ -39,12 +39,12 @@ from typing import IO, Any
 import nbformat
 
 from ..cgroups import sweep_stale
-from ..execute import Execution, execute
+from ..execute import Execution
 from ..gpu import sandbox_devices
 from ..grade import GradeError, PrepareError
 from ..kernel_pool import ForkServer
 from ..sandbox import Limits, Sandbox
-from .local import use_fork_servers
+from .local import run_in, use_fork_servers
 
 try:
     import ray
@@ -150,10 +150,7 @@ class Worker:
 
     async def _run(self, job: Any, options: Any) -> Execution:
         sandbox = self.sandbox(options)
-        server = await self.get_server(sandbox, options)
-        runtime = None if server else Path(tempfile.mkdtemp(prefix=f"pdl-ray-run-{self.slot}-"))
-        return await execute(nbformat.from_dict(job.notebook), sandbox, runtime, cell_timeout=job.cell_timeout,
-                             total_timeout=job.total_timeout, server=server)
+        return await run_in(job, sandbox, await self.get_server(sandbox, options), f"pdl-ray-run-{self.slot}-")
 
     def run(self, job: Any, options: Any) -> Execution:
         return self.loop.run_until_complete(self._run(job, options))
