@@ -231,7 +231,7 @@ def test_worker_killed_mid_batch_is_retried(cluster, local_grades, tmp_path):
             break
         time.sleep(0.2)
     _, stderr = grader.communicate(timeout=600)
-    assert killed is not None, "no Ray worker was seen running a sandbox"
+    assert killed is not None, f"no Ray worker was seen running a sandbox (grader exit {grader.returncode}): {stderr[-3000:]}"
     assert grader.returncode == 0, stderr[-3000:]
     assert _rows(out / "grades.csv") == _rows(local_out / "grades.csv")
     assert _rows(out / "grades_long.csv") == _rows(local_out / "grades_long.csv")
