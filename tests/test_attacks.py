@@ -241,7 +241,7 @@ def test_fork_bomb_is_contained_and_cleaned_up(attack):
     assert "CHILDREN" in text and "CHILDREN 5000" not in text
     assert scores(out)["fork_bomb"][0] == FULL
     # the bomb's processes, not just any sandbox uid: other graders may be running on this machine
-    left = subprocess.run(["ps", "-e", "-o", "uid=,args="], capture_output=True, text=True).stdout.splitlines()
+    left = subprocess.run(["ps", "-ww", "-e", "-o", "uid=,args="], capture_output=True, text=True).stdout.splitlines()
     assert not [line for line in left if "3600.4242" in line], "the fork bomb's processes outlived the grader"
 
 

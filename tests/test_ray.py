@@ -54,7 +54,7 @@ def _free_ports(n: int) -> list[int]:
 
 def _processes() -> list[tuple[int, int, int, str]]:
     """(pid, ppid, session id, command line) of every process."""
-    out = subprocess.run(["ps", "-eo", "pid=,ppid=,sid=,args="], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,sid=,args="], capture_output=True, text=True, check=True).stdout
     rows = []
     for line in out.splitlines():
         parts = line.split(None, 3)
