@@ -130,6 +130,9 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None =
         tail = log.read()[-1500:].decode("utf-8", "replace")
         result.error, result.message = "kernel_failed", f"the kernel could not run: {exc}\n{tail}"
     finally:
+        if client.kc is not None:  # nbclient leaves a client it did not make open: close its sockets
+            client.kc.stop_channels()
+            client.kc = None
         if km.has_kernel:
             try:
                 await km.shutdown_kernel(now=True)

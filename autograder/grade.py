@@ -18,7 +18,6 @@ from typing import Any, Callable
 
 import nbformat
 from nbformat import NotebookNode
-from nbformat.v4 import new_output
 from nbgrader import utils
 
 from pdl.probe import decode_outcome
@@ -31,7 +30,7 @@ from .plans import is_test_cell, plan_assignment
 from .recorder import Recorder
 from .restore import changes, restore
 from .results import ResultStore, result_key
-from .verdicts import CellVerdict, TestPlan, judge
+from .verdicts import CellVerdict, TestPlan, judge, verdict_outputs
 
 GRADED_STATUSES = {"ok", "wrong_name"}
 RETRIED = {"grader_error"}  # stored results that a rerun grades again: our failure, not the student's
@@ -189,11 +188,7 @@ def graded_notebook(restored: NotebookNode, execution: Execution, found: dict[st
         cell.execution_count = execution.cells[index].get("execution_count") if index < len(execution.cells) else None
         if is_test_cell(cell):
             verdict = found[cell.metadata.nbgrader["grade_id"]]
-            if verdict.passed:
-                cell.outputs = [new_output("stream", name="stdout", text="All checks passed.\n")]
-            else:
-                cell.outputs = [new_output("error", ename="CheckFailed", evalue="; ".join(verdict.messages),
-                                           traceback=verdict.messages)]
+            cell.outputs = verdict_outputs(verdict.passed, verdict.messages)
             cell.metadata["pdl"] = {"public_messages": verdict.public_messages, "passed": verdict.passed}
     return nb
 
@@ -245,7 +240,7 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
     subs = collect(submissions_path, name, roster=options.roster)
     batch = Batch(assignment, subs)
     store = ResultStore(out / "results" / name)
-    recorder = Recorder(assignment, options.workers)
+    recorder = Recorder(assignment)
     pending: dict[str, tuple[Submission, NotebookNode, str]] = {}
     jobs: list[Job] = []
 

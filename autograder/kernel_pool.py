@@ -218,7 +218,7 @@ class ForkServer:
         if not host_pid:
             self._send({"op": "kill", "pid": ns_pid})
             raise RuntimeError("the forked kernel vanished before it started")
-        cgroup.add(host_pid)
+        await asyncio.to_thread(cgroup.add, host_pid)  # a cgroup move can wait on the kernel for milliseconds
         self._send({"op": "go", "pid": ns_pid})
         return ForkedKernel(self, ns_pid, host_pid)
 

@@ -1,15 +1,18 @@
-"""Each finished result -> nbgrader's gradebook at once; feedback files at the end, in parallel.
+"""Each finished result -> nbgrader's gradebook and the student's feedback file, in a writer process.
 
-One thread writes the gradebook, in order (nbgrader's sqlite gradebook wants a single
-writer), while the grading loop keeps driving kernels. Rendering the HTML feedback costs
-more than the gradebook (~0.2 s of Jinja and HTML parsing per student), so it waits until
-the kernels are done and then uses every worker, in forked processes. A crash before that
-loses nothing: a rerun writes the feedback files that are missing.
+nbgrader's sqlite gradebook wants a single writer, and its SaveAutoGrades (an ORM query
+and a commit per cell) plus the HTML feedback cost ~0.1 s of CPU per student. In a thread
+of the grading process they would hold the GIL that drives the kernels; in a process of
+their own they run on another core, in order, while the grading loop goes on. A crash
+loses nothing: every result is stored before it is queued here, and a rerun records
+them all again and writes the feedback files that are missing.
 """
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import Future, ThreadPoolExecutor
+import os
+import queue
+import signal
 from typing import TYPE_CHECKING, Any
 
 from . import feedback, gradebook, shared_gradebook
@@ -17,61 +20,69 @@ from . import feedback, gradebook, shared_gradebook
 if TYPE_CHECKING:
     from .grade import Assignment
 
-_TODO: list[dict[str, Any]] = []  # what forked feedback workers render, by index (nothing to pickle)
-_ASSIGNMENT: "Assignment | None" = None
+POLL = 1.0  # seconds between checks that the grading process is still there
 
 
-def _render(index: int) -> str | None:
-    result = _TODO[index]
+def _record(assignment: "Assignment", result: dict[str, Any], fresh: bool) -> list[str]:
     try:
-        feedback.write(_ASSIGNMENT.out, _ASSIGNMENT.db_url, result)
-    except Exception as exc:  # noqa: BLE001 (reported; a rerun writes it)
-        return f"{result['student_id']}: feedback: {type(exc).__name__}: {exc}"
-    return None
+        gradebook.record(assignment, [result])
+    except Exception as exc:  # noqa: BLE001 (reported; the stored result is safe and a rerun redoes it)
+        return [f"{result['student_id']}: gradebook: {type(exc).__name__}: {exc}"]
+    if fresh or not feedback.feedback_path(assignment.out, result).is_file():
+        try:
+            feedback.write(assignment.out, assignment.db_url, result)
+        except Exception as exc:  # noqa: BLE001 (reported; a rerun writes it)
+            return [f"{result['student_id']}: feedback: {type(exc).__name__}: {exc}"]
+    return []
+
+
+def _writer(assignment: "Assignment", todo: Any, done: Any, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the grader, which then closes the queue
+    errors: list[str] = []
+    while True:
+        try:
+            item = todo.get(timeout=POLL)
+        except queue.Empty:
+            if os.getppid() != parent:  # the grader was killed: what is stored is safe, stop
+                os._exit(0)
+            continue
+        if item is None:
+            break
+        errors += _record(assignment, *item)
+    shared_gradebook.close_all()
+    done.put(errors)
 
 
 class Recorder:
-    def __init__(self, assignment: "Assignment", workers: int = 1):
+    def __init__(self, assignment: "Assignment"):
         self.assignment = assignment
-        self.workers = max(1, workers)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdl-recorder")
-        self._pending: list[Future] = []
-        self._feedback: list[dict[str, Any]] = []
+        shared_gradebook.close_all()  # no open SQLite connection may cross the fork
+        context = multiprocessing.get_context("fork")
+        self._todo, self._done = context.Queue(), context.Queue()
+        self._process = context.Process(target=_writer, name="pdl-recorder", daemon=True,
+                                        args=(assignment, self._todo, self._done, os.getpid()))
+        self._process.start()
         self.errors: list[str] = []
+        self._queued = 0
 
     def put(self, result: dict[str, Any], fresh: bool = True) -> None:
         """Queue one result; a reused one (``fresh=False``) keeps its feedback file if it has one."""
-        self._pending.append(self._pool.submit(self._write, result, fresh))
-
-    def _write(self, result: dict[str, Any], fresh: bool) -> None:
-        try:
-            gradebook.record(self.assignment, [result])
-        except Exception as exc:  # noqa: BLE001 (reported; the stored result is safe and a rerun redoes it)
-            self.errors.append(f"{result['student_id']}: gradebook: {type(exc).__name__}: {exc}")
-            return
-        if fresh or not feedback.feedback_path(self.assignment.out, result).is_file():
-            self._feedback.append(result)
+        self._todo.put((result, fresh))
+        self._queued += 1
 
     def close(self) -> list[str]:
-        """Finish the gradebook, then render the feedback; return what could not be written."""
-        for future in self._pending:
-            future.result()
-        self._pool.submit(shared_gradebook.close_all).result()
-        self._pool.shutdown()
-        shared_gradebook.close_all()  # no open SQLite connection may cross a fork
-        self.errors += self._render_feedback()
+        """Wait until the writer has recorded everything; return what could not be written."""
+        self._todo.put(None)
+        while True:
+            try:
+                self.errors += self._done.get(timeout=POLL)
+                break
+            except queue.Empty:
+                if not self._process.is_alive():
+                    self.errors.append(f"the gradebook writer stopped (exit code {self._process.exitcode}) "
+                                       f"before it had recorded all {self._queued} results: rerun to record them")
+                    break
+        self._process.join(5)
+        self._todo.close()
+        self._done.close()
         return self.errors
-
-    def _render_feedback(self) -> list[str]:
-        global _ASSIGNMENT
-        _TODO[:], _ASSIGNMENT = self._feedback, self.assignment
-        try:
-            if self.workers == 1 or len(_TODO) < 8:
-                outcomes = [_render(i) for i in range(len(_TODO))]
-            else:
-                with multiprocessing.get_context("fork").Pool(self.workers) as pool:
-                    outcomes = pool.map(_render, range(len(_TODO)), chunksize=4)
-        finally:
-            shared_gradebook.close_all()
-            _TODO.clear()
-        return [o for o in outcomes if o]

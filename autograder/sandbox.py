@@ -18,8 +18,6 @@ from pathlib import Path
 
 import uuid
 
-import zmq
-import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 
 import pdl
@@ -181,10 +179,6 @@ class Sandbox:
 class SandboxedKernelManager(AsyncKernelManager):
     """An ipc-transport kernel whose command is wrapped by a Sandbox, in cgroups of its own."""
 
-    # zmq refuses bigger messages before they reach our memory (and then the channel breaks for good,
-    # so pdl.outcap caps ordinary printing in the kernel long before this)
-    max_message_bytes = 64 * MiB
-
     def __init__(self, sandbox: Sandbox, runtime_dir: Path, **kwargs):
         runtime_dir.mkdir(parents=True, exist_ok=True)
         super().__init__(transport="ipc", ip=str(runtime_dir / "k"),
@@ -195,12 +189,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.cgroup = Cgroup()
         if sandbox.enabled and os.geteuid() == 0:
             os.chown(runtime_dir, sandbox.uid, sandbox.uid)
-
-    def client(self, **kwargs):
-        context = zmq.asyncio.Context()
-        context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)  # a default for the client's sockets
-        kwargs.setdefault("context", context)
-        return super().client(**kwargs)
 
     def release_sandbox(self) -> None:
         """Kill whatever the student left running and remove the cgroups."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from nbformat import NotebookNode
 
 from pdl.checks import CheckFailed, Outcome, calling, check
 
@@ -147,3 +148,14 @@ def redact_hidden(source: str) -> str:
     """A test cell's source with its hidden block replaced by a note (for feedback)."""
     return re.sub(rf"{re.escape(BEGIN_HIDDEN)}.*?{re.escape(END_HIDDEN)}",
                   "# (hidden tests: their source is not shown)", source, flags=re.S)
+
+
+def verdict_outputs(passed: bool, messages: list[str]) -> list[NotebookNode]:
+    """A test cell's outputs as nbgrader scores them: plain stdout passes, an error fails.
+
+    Built directly: nbformat's ``new_output`` validates each one against the schema (~1 ms).
+    """
+    if passed:
+        return [NotebookNode(output_type="stream", name="stdout", text="All checks passed.\n")]
+    return [NotebookNode(output_type="error", ename="CheckFailed", evalue="; ".join(messages),
+                         traceback=list(messages))]

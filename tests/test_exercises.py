@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import (ROOT, cell_scores, pdl_grade, read_nb, scores, solution_path, solved_student_version,
-                      student_version_with, write_class)
+                      write_class)
 from nbgrader import utils
 
 from autograder.plans import is_test_cell

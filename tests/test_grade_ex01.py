@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import pytest
-from conftest import (ROOT, cell_scores, exercise_path, pdl_grade, read_csv, read_nb, scores,
+from conftest import (cell_scores, exercise_path, pdl_grade, read_csv, read_nb, scores,
                       solved_student_version, write_class)
 from nbgrader.api import Gradebook
 
