@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from . import export, feedback, release
 from .course import find_root
+from .backends.local import default_workers
 from .gpu import sandbox_devices
 from .grade import GradeError, Options, grade
 from .intake import IntakeError, read_roster
@@ -173,7 +173,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("assignment")
     g.add_argument("submissions", help="folder (one sub-folder per student, or nbgrader's submitted/) or .zip")
     g.add_argument("--out", required=True, help="output folder: gradebook, CSVs, feedback, results")
-    g.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1), help="kernels at a time (local backend; on Ray each node runs one per CPU it offers)")
+    g.add_argument("--workers", type=int, default=default_workers(),
+                   help="kernels at a time (default: one more than the cores, %(default)s here; local backend; "
+                        "on Ray each node runs one per CPU it offers)")
     g.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     g.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook (default 600)")
     g.add_argument("--memory", type=int, default=4096, metavar="MIB",

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.backends.local import default_workers
+
 from . import classes, compare, nbgrader_anchor, pdl_run, report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--class", dest="classes", action="append", metavar="NAME=N",
                    help="grade this assignment with N submissions instead of the size's classes (repeatable)")
     p.add_argument("--seed", type=int, default=2024)
-    p.add_argument("--workers", type=int, default=2, help="pdl-grade workers (the goal is stated for 2 cores)")
+    p.add_argument("--workers", type=int, default=default_workers(),
+                   help="pdl-grade workers (default: pdl-grade's own, one more than the cores: %(default)s here)")
     p.add_argument("--work", type=Path, help="scratch folder (default bench/out/<size>)")
     p.add_argument("--results", type=Path, default=ROOT / "bench" / "results", help="where <size>.json/.md go")
     args = p.parse_args(argv)

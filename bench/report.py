@@ -48,7 +48,7 @@ def machine(root: Path) -> dict[str, Any]:
         # the grader's code as run may differ from the commit (others commit in parallel)
         "git_dirty_paths": [line.split(maxsplit=1)[1] for line in dirty.splitlines() if line.strip()],
         "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpus_usable": usable_cpus(),
         "cpu_model": model,
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1),
         "platform": platform.platform(),
@@ -58,6 +58,10 @@ def machine(root: Path) -> dict[str, Any]:
     }
 
 
+def usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, diffs: list[Difference],
             load: dict[str, list[float]]) -> dict[str, Any]:
     """Rates, ratio, overheads and the score comparison for one assignment."""
@@ -65,7 +69,8 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, di
     pdl_compute = sum(pdl.compute_seconds.values())
     nbg_compute = sum(anchor.compute_seconds.values())
     pdl_rate, nbg_rate = n / pdl.wall_seconds, n / anchor.wall_seconds
-    pdl_overhead = pdl.wall_seconds * pdl.workers / n - pdl_compute / n
+    cores = min(pdl.workers, usable_cpus())  # the machine time a submission costs, less its own code
+    pdl_overhead = pdl.wall_seconds * cores / n - pdl_compute / n
     return {
         "assignment": name,
         "submissions": n,
@@ -92,6 +97,8 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, di
             "student_code_seconds_per_submission": round(pdl_compute / n, 4),
             "kernel_seconds_per_submission": round(sum(pdl.kernel_seconds.values()) / n, 4),
             "worker_seconds_per_submission": round(pdl.wall_seconds * pdl.workers / n, 4),
+            "cores_in_use": cores,
+            "core_seconds_per_submission": round(pdl.wall_seconds * cores / n, 4),
             # wall time in which no kernel of this batch ran: start-up, nbgrader release, gradebook, CSVs, feedback
             "seconds_outside_kernels_estimate": round(pdl.wall_seconds - sum(pdl.kernel_seconds.values()) / pdl.workers, 3),
             "overhead_seconds_per_submission": round(pdl_overhead, 4),
@@ -129,8 +136,9 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {same} |")
     for note in report["skipped"]:
         lines.append(f"| {note['assignment']} | skipped | | | | | {note['reason']} |")
-    lines += ["", "Overhead = wall × workers / submissions − the students' own code time per submission (the cells' "
-              "summed execution time in the kernel, from the stored results). Load average (1 min) before/after: "
+    lines += ["", "Overhead = wall × cores in use (the smaller of workers and cores) / submissions − the students' own "
+              "code time per submission (the cells' summed execution time in the kernel, from the stored results): "
+              "the machine time one submission costs beyond its own code. Load average (1 min) before/after: "
               + "; ".join(f"{r['assignment']}: " + ", ".join(f"{k} {v[0]:.1f}" for k, v in r["loadavg"].items())
                           for r in report["assignments"]) + "."]
     diffs = [d for r in report["assignments"] for d in r["differences"]]

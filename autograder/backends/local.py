@@ -24,6 +24,11 @@ from ..kernel_pool import ForkServer
 from ..sandbox import Limits, Sandbox
 
 
+def default_workers() -> int:
+    """One kernel more than there are cores: while one starts or stops, the cores stay busy."""
+    return (os.cpu_count() or 1) + 1
+
+
 def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
