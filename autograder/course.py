@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -29,6 +30,33 @@ def ensure_alembic_on_path() -> None:
     bindir = str(Path(sys.executable).parent)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def new_gradebook(path: Path) -> None:
+    """Put an empty nbgrader gradebook at ``path``, unless there is one.
+
+    Each time nbgrader creates a gradebook it asks the ``alembic`` command for the schema's
+    version: a 3 s subprocess. Here nbgrader makes one empty gradebook per nbgrader version
+    (kept in the user's cache folder) and each new gradebook starts as a copy of it.
+    """
+    if path.exists():
+        return
+    import nbgrader
+    from nbgrader.api import Gradebook
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pdl-grade"
+    template = cache / f"empty-gradebook-{COURSE_ID}-nbgrader-{nbgrader.__version__}.db"
+    try:
+        if not template.is_file():
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = template.with_suffix(f".{os.getpid()}.tmp")
+            tmp.unlink(missing_ok=True)
+            ensure_alembic_on_path()
+            Gradebook(f"sqlite:///{tmp}", COURSE_ID).close()
+            os.replace(tmp, template)
+        shutil.copyfile(template, path)
+    except OSError:
+        path.unlink(missing_ok=True)  # no cache here: nbgrader creates the gradebook itself
 
 
 def nbgrader_config(root: Path, db_path: Path, source: str = "solutions", release: str = "exercises") -> Config:

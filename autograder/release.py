@@ -9,7 +9,7 @@ import nbformat
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
-from .course import assignments, nbgrader_config
+from .course import assignments, nbgrader_config, new_gradebook
 from .plans import plan_assignment
 
 
@@ -36,6 +36,7 @@ def generate(root: Path, name: str, dest: Path, db_path: Path | None = None) -> 
         course = Path(tmp)
         shutil.copytree(root / "solutions" / name, course / "solutions" / name,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        new_gradebook(db_path or course / "gradebook.db")
         config = nbgrader_config(course, db_path or course / "gradebook.db")
         api = NbGraderAPI(CourseDirectory(config=config), config=config)
         result = api.generate_assignment(name, force=True, create=True)
