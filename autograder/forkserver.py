@@ -32,9 +32,11 @@ MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 1 << 14, 1 << 18
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
 LAST_CAP = 63  # higher than any kernel's; EINVAL past the real last one is ignored
 
-# what IPKernelApp imports at start-up (the debugger alone is 0.1 s); preloaded once per server
+# what IPKernelApp imports at start-up (the debugger alone is 0.1 s); preloaded once per server.
+# Not matplotlib_inline.backend_inline: importing it hooks plots into the running shell, so the
+# kernel must be the one that imports it (else figures show as text, without their PNG).
 KERNEL_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-                  "ipykernel.comm", "IPython.core.completer", "matplotlib_inline.backend_inline"]
+                  "ipykernel.comm", "IPython.core.completer"]
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -129,6 +131,8 @@ def serve() -> None:
         # bubblewrap kept more than it was asked to keep: refuse, rather than run with them
         reply({"op": "refused", "caps": hex(effective_caps())})
         os._exit(4)
+    # what IPKernelApp sets before any student imports matplotlib; the preload imports it first
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     failed = preload([*KERNEL_MODULES, *hello.get("preload", [])])
     # Keep the preloaded objects out of every child's garbage collections: a full collection
     # walks them all (~70 ms), writing to each page it touches, which the fork must then copy.

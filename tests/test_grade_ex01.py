@@ -6,6 +6,7 @@ import re
 import pytest
 from conftest import (cell_scores, exercise_path, pdl_grade, read_csv, read_nb, scores,
                       solved_student_version, write_class)
+from nbformat.v4 import new_code_cell
 from nbgrader.api import Gradebook
 
 NAME = "ex01_logistic_regression"
@@ -14,6 +15,7 @@ NAME = "ex01_logistic_regression"
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
     mistake = solved_student_version(NAME, {"sigmoid": "def sigmoid(z):\n    return 1 / (1 + np.exp(z))\n"})
+    mistake.cells.insert(1, new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()"))
     folder = write_class(tmp_path_factory.mktemp("class"), NAME, {
         "ada": solved_student_version(NAME), "bo": read_nb(exercise_path(NAME)), "cy": mistake})
     out = tmp_path_factory.mktemp("out")
@@ -55,7 +57,11 @@ def test_feedback_has_no_hidden_tests(out):
         html = (out / "feedback" / student / f"{NAME}.html").read_text()
         assert "hidden tests: their source is not shown" in html
         assert "BEGIN HIDDEN TESTS" not in html and "expit(grid)" not in html and "1e4" not in html
-    assert "value is not close to the expected one" in (out / "feedback" / "cy" / f"{NAME}.html").read_text()
+    cy = (out / "feedback" / "cy" / f"{NAME}.html").read_text()
+    assert "value is not close to the expected one" in cy
+    assert re.search(r"Score:\s*10(\.0)?\s*/\s*16", cy), "the score from the gradebook is shown"
+    images = re.findall(r"<img [^>]*>", cy)
+    assert images and all(" alt=" in tag for tag in images), images  # the plot, with alt text
 
 
 def test_rerun_reuses_results_and_gives_the_same_csv(out, tmp_path):
