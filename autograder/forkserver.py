@@ -36,7 +36,8 @@ LAST_CAP = 63  # higher than any kernel's; EINVAL past the real last one is igno
 # Not matplotlib_inline.backend_inline: importing it hooks plots into the running shell, so the
 # kernel must be the one that imports it (else figures show as text, without their PNG).
 KERNEL_MODULES = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-                  "ipykernel.comm", "IPython.core.completer"]
+                  "ipykernel.comm", "IPython.core.completer", "IPython.core.completerlib", "IPython.core.debugger",
+                  "IPython.core.oinspect", "IPython.extensions.storemagic", "tornado.platform.asyncio", "faulthandler"]
 
 libc = ctypes.CDLL(None, use_errno=True)
 
