@@ -54,12 +54,14 @@ def run_one(name: str, n: int, seed: int, workers: int, work: Path) -> dict:
     print(f"[bench] {name}: pdl-grade grade --workers {workers}", file=sys.stderr)
     pdl = pdl_run.grade(ROOT, name, course / "submitted", work / name / "pdl-out", workers)
     load["after_pdl_grade"] = _load()
-    print(f"[bench] {name}: pdl-grade {pdl.wall_seconds:.1f} s; nbgrader autograde", file=sys.stderr)
+    print(f"[bench] {name}: pdl-grade {pdl.wall_seconds:.1f} s; a sample alone (1 worker)", file=sys.stderr)
+    solo = pdl_run.alone(ROOT, name, course / "submitted", work / name / "pdl-alone")
+    print(f"[bench] {name}: nbgrader autograde", file=sys.stderr)
     anchor = nbgrader_anchor.autograde(course, name, [m.student_id for m in members])
     load["after_nbgrader"] = _load()
     print(f"[bench] {name}: nbgrader {anchor.wall_seconds:.1f} s", file=sys.stderr)
     diffs = compare.differences(members, anchor, pdl)
-    return report.figures(name, members, anchor, pdl, diffs, load)
+    return report.figures(name, members, anchor, pdl, solo, diffs, load)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,22 @@ def grade(root: Path, name: str, submissions: Path, out: Path, workers: int) -> 
     return PdlRun(wall, proc.returncode, workers, *read_out(out, name), log=str(log))
 
 
+def alone(root: Path, name: str, submissions: Path, work: Path, every: int = 10, at_least: int = 3) -> PdlRun:
+    """A sample of the class (every ``every``-th student, at least ``at_least``) graded again with one worker.
+
+    Its compute_seconds are the students' code run alone on the machine: with more kernels than
+    cores, the main run's cell times also count the waits for a core, so they overstate the code's cost.
+    """
+    students = sorted(p for p in submissions.iterdir() if p.is_dir())
+    step = max(1, min(every, len(students) // at_least))
+    sample = work / "sample"
+    if sample.exists():
+        shutil.rmtree(sample)
+    for student in students[::step]:
+        shutil.copytree(student, sample / student.name)
+    return grade(root, name, sample, work / "out", workers=1)
+
+
 def read_out(out: Path, name: str) -> tuple[dict, dict, dict, dict]:
     """(scores, status, compute_seconds, kernel_seconds) from pdl-grade's CSVs and stored results."""
     scores: dict[str, dict[str, float]] = {}

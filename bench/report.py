@@ -22,7 +22,8 @@ GOAL_OVERHEAD_S = 0.150  # issue 6: per-submission overhead on ex01
 PACKAGES = ["nbgrader", "nbclient", "jupyter-client", "ipykernel", "numpy", "scipy", "torch", "keras", "ray"]
 COMPUTE_SOURCE = ("pdl-grade: the field compute_seconds of each stored result (out/results/<assignment>/<student>/"
                   "<key>.json), the summed execute_input -> execute_reply time of the notebook's cells in the kernel; "
-                  "nbgrader: the same sum from the cell timing metadata of its autograded notebooks")
+                  "nbgrader: the same sum from the cell timing metadata of its autograded notebooks; "
+                  "alone: the same field from a sample of the class graded again with one worker (out/pdl-alone)")
 
 
 def _run(*cmd: str, cwd: Path | None = None) -> str:
@@ -62,15 +63,20 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, diffs: list[Difference],
-            load: dict[str, list[float]]) -> dict[str, Any]:
-    """Rates, ratio, overheads and the score comparison for one assignment."""
+def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, solo: PdlRun,
+            diffs: list[Difference], load: dict[str, list[float]]) -> dict[str, Any]:
+    """Rates, ratio, overheads and the score comparison for one assignment.
+
+    ``solo`` is a sample of the class graded with one worker: its cell times are the students'
+    code on an otherwise idle machine, which the overhead subtracts.
+    """
     n = len(members)
     pdl_compute = sum(pdl.compute_seconds.values())
     nbg_compute = sum(anchor.compute_seconds.values())
+    alone = sum(solo.compute_seconds.values()) / max(1, len(solo.status))
     pdl_rate, nbg_rate = n / pdl.wall_seconds, n / anchor.wall_seconds
     cores = min(pdl.workers, usable_cpus())  # the machine time a submission costs, less its own code
-    pdl_overhead = pdl.wall_seconds * cores / n - pdl_compute / n
+    pdl_overhead = pdl.wall_seconds * cores / n - alone
     return {
         "assignment": name,
         "submissions": n,
@@ -94,7 +100,10 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, di
             "submissions_per_second": round(pdl_rate, 4),
             "status": dict(Counter(pdl.status.values())),
             "compute_seconds_present": len(pdl.compute_seconds),
+            # the cells' time in this run, waits for a core included (more kernels than cores)
             "student_code_seconds_per_submission": round(pdl_compute / n, 4),
+            "student_code_seconds_alone_per_submission": round(alone, 4),
+            "alone_sample": {"submissions": len(solo.status), "wall_seconds": round(solo.wall_seconds, 3)},
             "kernel_seconds_per_submission": round(sum(pdl.kernel_seconds.values()) / n, 4),
             "worker_seconds_per_submission": round(pdl.wall_seconds * pdl.workers / n, 4),
             "cores_in_use": cores,
@@ -137,8 +146,10 @@ def markdown(report: dict[str, Any]) -> str:
     for note in report["skipped"]:
         lines.append(f"| {note['assignment']} | skipped | | | | | {note['reason']} |")
     lines += ["", "Overhead = wall × cores in use (the smaller of workers and cores) / submissions − the students' own "
-              "code time per submission (the cells' summed execution time in the kernel, from the stored results): "
-              "the machine time one submission costs beyond its own code. Load average (1 min) before/after: "
+              "code time per submission, measured alone: a sample of the class (every 10th submission) graded again with "
+              "one worker, the cells' summed execution time in the kernel from its stored results. It is the machine "
+              "time one submission costs beyond its own code. (The main run's cell times are longer: with more kernels "
+              "than cores, a cell also waits for a core.) Load average (1 min) before/after: "
               + "; ".join(f"{r['assignment']}: " + ", ".join(f"{k} {v[0]:.1f}" for k, v in r["loadavg"].items())
                           for r in report["assignments"]) + "."]
     diffs = [d for r in report["assignments"] for d in r["differences"]]

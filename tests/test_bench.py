@@ -51,6 +51,12 @@ def test_report_has_the_figures(run):
     assert r["ratio"] == pytest.approx(r["pdl_grade"]["submissions_per_second"] / r["nbgrader"]["submissions_per_second"],
                                        rel=1e-2)
     assert r["pdl_grade"]["compute_seconds_present"] == N and r["pdl_grade"]["sandbox"]
+    # the overhead subtracts the code's time measured alone, on a sample graded with one worker
+    assert r["pdl_grade"]["alone_sample"]["submissions"] == 3
+    assert 0 < r["pdl_grade"]["student_code_seconds_alone_per_submission"] < r["pdl_grade"]["core_seconds_per_submission"]
+    assert r["pdl_grade"]["overhead_seconds_per_submission"] == pytest.approx(
+        r["pdl_grade"]["core_seconds_per_submission"] - r["pdl_grade"]["student_code_seconds_alone_per_submission"],
+        abs=2e-4)
     # every notebook that is a notebook was executed by nbgrader (the broken one here is unreadable JSON)
     assert r["nbgrader"]["notebooks_processed"] == N - r["labels"].get("invalid_json", 0)
     assert set(r["loadavg"]) == {"before_pdl_grade", "after_pdl_grade", "after_nbgrader"}
