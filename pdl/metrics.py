@@ -60,10 +60,19 @@ def hetero_nll(y: object, out: object) -> float:
     return float(np.mean(log_sigma + 0.5 * ((y - mu) * np.exp(-log_sigma)) ** 2 + 0.5 * LOG_2PI))
 
 
-def sigma_ratio(out: object) -> float:
-    """For outputs at x = (-a, 0, a): the smaller of sigma(-a) / sigma(0) and sigma(a) / sigma(0)."""
+def _log_sigma_ratios(out: object) -> tuple[float, float]:
     out = np.asarray(out, dtype=float)
     if out.shape != (3, 2):
         raise ValueError(f"outputs at three inputs: expected shape (3, 2), got {out.shape}")
     log_sigma = out[:, 1]
-    return float(np.exp(min(log_sigma[0], log_sigma[2]) - log_sigma[1]))
+    return float(log_sigma[0] - log_sigma[1]), float(log_sigma[2] - log_sigma[1])
+
+
+def sigma_ratio(out: object) -> float:
+    """For outputs at x = (-a, 0, a): the smaller of sigma(-a) / sigma(0) and sigma(a) / sigma(0)."""
+    return float(np.exp(min(_log_sigma_ratios(out))))
+
+
+def largest_sigma_ratio(out: object) -> float:
+    """For outputs at x = (-a, 0, a): the larger of sigma(-a) / sigma(0) and sigma(a) / sigma(0)."""
+    return float(np.exp(max(_log_sigma_ratios(out))))

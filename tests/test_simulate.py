@@ -83,5 +83,7 @@ def test_true_distribution_scores_best_on_the_test_set():
 def test_sigma_ratio():
     out = np.array([[0.0, np.log(1.0)], [0.0, np.log(0.1)], [0.0, np.log(2.0)]])
     assert metrics.sigma_ratio(out) == pytest.approx(10.0)  # the smaller side
-    with pytest.raises(ValueError):
-        metrics.sigma_ratio(out[:2])
+    assert metrics.largest_sigma_ratio(out) == pytest.approx(20.0)
+    for ratio in (metrics.sigma_ratio, metrics.largest_sigma_ratio):
+        with pytest.raises(ValueError):
+            ratio(out[:2])
