@@ -146,8 +146,11 @@ def markdown(report: dict[str, Any]) -> str:
     for note in report["skipped"]:
         lines.append(f"| {note['assignment']} | skipped | | | | | {note['reason']} |")
     lines += ["", "Overhead = wall × cores in use (the smaller of workers and cores) / submissions − the students' own "
-              "code time per submission, measured alone: a sample of the class (every 10th submission) graded again with "
-              "one worker, the cells' summed execution time in the kernel from its stored results. It is the machine "
+              "code time per submission, measured alone: a sample of the class (every 10th submission, at least 3; here "
+              + ", ".join(f"{r['pdl_grade']['alone_sample']['submissions']} of {r['submissions']}"
+                          for r in report["assignments"])
+              + ") graded again with one worker, the cells' summed execution time in the kernel from its stored "
+              "results. It is the machine "
               "time one submission costs beyond its own code. (The main run's cell times are longer: with more kernels "
               "than cores, a cell also waits for a core.) Load average (1 min) before/after: "
               + "; ".join(f"{r['assignment']}: " + ", ".join(f"{k} {v[0]:.1f}" for k, v in r["loadavg"].items())
