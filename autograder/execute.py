@@ -72,10 +72,12 @@ class CappedClient(NotebookClient):
         data = content.get("data") or {}
         if msg["msg_type"] == "display_data" and MIME in data:
             payload = data[MIME]
-            if isinstance(payload, dict) and isinstance(payload.get("id"), str) and isinstance(payload.get("outcome"), str):
-                self.probe_bytes += len(payload["outcome"])
-                if self.probe_bytes <= self.caps.probes:
-                    self.probes.append((cell_index, payload["id"], payload["outcome"]))
+            items = payload.get("probes") if isinstance(payload, dict) else None
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
+                    self.probe_bytes += len(item[1])
+                    if self.probe_bytes <= self.caps.probes:
+                        self.probes.append((cell_index, item[0], item[1]))
             return None
         size = len(json.dumps(content, default=str))
         used = self.cell_bytes.get(cell_index, 0)

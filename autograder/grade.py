@@ -236,7 +236,7 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
     if not submissions_path.exists():
         raise GradeError(f"no submissions at {submissions_path}")
     assignment = prepare(root, name, out)
-    options.preload = preload_modules([assignment.source], ["pdl.probe", "pdl.outcap"])
+    options.preload = preload_modules([assignment.source], ["pdl.probe", "pdl.outcap", "pdl.transform_memo"])
     subs = collect(submissions_path, name, roster=options.roster)
     batch = Batch(assignment, subs)
     store = ResultStore(out / "results" / name)

@@ -6,6 +6,7 @@ grades given later in formgrader are kept and the gradebook means what nbgrader 
 """
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -46,4 +47,6 @@ def record(assignment: "Assignment", results: Iterable[dict[str, Any]]) -> None:
         SharedSaveAutoGrades().preprocess(nb, ResourcesDict(nbgrader={**resources, "student": student}))
         path = autograded_path(assignment.out, student, assignment.name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, path)
+        # nbformat.write validates again and indents with the pure-Python JSON encoder: a sixth of
+        # this process's time. The file is the same notebook on one line, which nbformat reads.
+        path.write_text(json.dumps(nb, sort_keys=True, ensure_ascii=False), encoding="utf-8")

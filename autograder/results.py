@@ -48,7 +48,7 @@ class ResultStore:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX, suffix=".json")
         try:
             with os.fdopen(fd, "w") as handle:
-                json.dump(result, handle)
+                handle.write(json.dumps(result))  # json.dump would use the pure-Python encoder
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)

@@ -201,10 +201,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         return result
 
     def kernel_args(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernel's command line before sandboxing: no history file, the output cap installed."""
+        """The kernel's command line before sandboxing: no history file, the output cap and the
+        transform memo installed (one exec line: each costs a run_cell)."""
         cmd = super().format_kernel_cmd(extra_arguments)
         return cmd + ["--HistoryManager.enabled=False",
-                      "--IPKernelApp.exec_lines=__import__('pdl.outcap').outcap.install()"]
+                      "--IPKernelApp.exec_lines=__import__('pdl.outcap').outcap.install(); "
+                      "__import__('pdl.transform_memo').transform_memo.install()"]
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = self.kernel_args(extra_arguments)

@@ -2,7 +2,7 @@
 
 A test cell is made of setup statements and ``check(probe, **expectations)`` calls.
 ``plan`` splits every test cell of an assignment once: the kernel gets the setup and
-one ``emit`` per check (it computes the probe and returns plain JSON); the
+one ``emit_all`` per run of consecutive checks (it computes the probes and returns plain JSON); the
 expectations are evaluated here, in the trusted process. ``judge`` compares.
 Student code therefore never sees expected values, and cannot swallow, skip or
 rewrite a comparison: a check passes only if its probe value arrived and matched.
@@ -85,14 +85,22 @@ def plan_test_cell(source: str, grade_id: str) -> TestPlan:
         raise AuthoringError(f"{grade_id}: test cell does not parse: {exc}") from exc
     hidden_lines = _hidden_lines(source)
     trusted = _trusted_namespace()
-    kernel_lines = [f"from pdl.probe import emit as {EMIT}"]
+    kernel_lines = [f"from pdl.probe import emit_all as {EMIT}"]
     plan = TestPlan(grade_id=grade_id, kernel_source="")
+    run: list[str] = []  # consecutive checks: one emit_all, flushed before any other statement
+
+    def flush() -> None:
+        if run:
+            kernel_lines.append(f"{EMIT}([{', '.join(run)}])")
+            run.clear()
+
     for node in tree.body:
         segment = ast.get_source_segment(source, node)
         if isinstance(node, ast.Assert):
             raise AuthoringError(f"{grade_id}: line {node.lineno}: use check(...) instead of assert, "
                                  "so that the verdict is made outside the student's kernel")
         if not _is_check(node):
+            flush()  # a statement that raises must not lose the outcomes before it
             kernel_lines.append(segment)
             if isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)):
                 try:  # instructor code from the gradebook; statements that need student code stay kernel-only
@@ -117,7 +125,8 @@ def plan_test_cell(source: str, grade_id: str) -> TestPlan:
                                      f"evaluated by the grader ({type(exc).__name__}: {exc}); it may only use "
                                      "np, math, imports and assignments that do not call student code") from exc
         plan.checks.append(Check(probe_id, node.lineno in hidden_lines, probe_source, expect))
-        kernel_lines.append(f"{EMIT}({probe_id!r}, lambda: ({probe_source}))")
+        run.append(f"({probe_id!r}, lambda: ({probe_source}))")
+    flush()
     plan.kernel_source = "\n".join(kernel_lines) + "\n"
     return plan
 
