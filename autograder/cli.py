@@ -83,7 +83,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/] cannot read the roster: {exc}")
         return 2
     options = Options(workers=args.workers, cell_timeout=args.timeout, total_timeout=args.notebook_timeout,
-                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory, warm=not args.no_fork_server, data_dir=_data_dir(), roster=roster)
+                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory, warm=not args.no_fork_server, threads=args.threads, data_dir=_data_dir(),
+                      roster=roster)
     options.gpu_devices = sandbox_devices(args.gpu)
     failures = 0
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -180,6 +181,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook (default 600)")
     g.add_argument("--memory", type=int, default=4096, metavar="MIB",
                    help="memory per kernel in MiB (cgroup limit; default 4096)")
+    g.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="BLAS/PyTorch threads per kernel (default: the cores divided among the workers, at least 1; "
+                        "local backend)")
     g.add_argument("--gpu", choices=["auto", "off"], default="auto", help="use a GPU when there is one")
     g.add_argument("--backend", choices=["local", "ray"], default="local")
     g.add_argument("--address", default=None, help="Ray cluster address (with --backend ray)")

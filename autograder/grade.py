@@ -103,8 +103,10 @@ class Options:
     roster: list[str] | None = None
     memory_mib: int = 4096  # per kernel (cgroup)
     warm: bool = True  # fork kernels from a warm, pre-imported server per slot (root hosts)
+    threads: int | None = None  # BLAS/torch threads per kernel; None: the cores shared among the workers
     preload: list[str] = field(default_factory=list)  # modules the fork servers import; set by grade()
     gpu_devices: list[str] = field(default_factory=list)  # /dev/nvidia* to bind; set from ``gpu``
+    prestarted: Any = None  # the runner's servers, started by grade() before the batch is prepared
 
 
 @dataclass
@@ -235,12 +237,28 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
     """Grade every submission that has no stored result yet; return all results of this class."""
     if not submissions_path.exists():
         raise GradeError(f"no submissions at {submissions_path}")
+    options.preload = preload_modules([nbformat.read(release.source_notebook(root, name), as_version=4)],
+                                      ["pdl.probe", "pdl.outcap", "pdl.transform_memo"])
+    recorder = Recorder()  # first: it forks
+    prestart = getattr(runner, "prestart", None)
+    options.prestarted = prestart(options) if prestart is not None else None
+    try:
+        return _grade(root, name, submissions_path, out, options, runner, recorder, on_result, on_start)
+    finally:
+        recorder.close()  # already closed unless preparing the batch failed
+        if options.prestarted is not None:
+            options.prestarted.close()  # servers the runner did not take (all of them after an error)
+            options.prestarted = None
+
+
+def _grade(root: Path, name: str, submissions_path: Path, out: Path, options: Options, runner: Runner,
+           recorder: Recorder, on_result: Callable[[dict[str, Any]], None] | None,
+           on_start: Callable[[int, int], None] | None) -> Batch:
     assignment = prepare(root, name, out)
-    options.preload = preload_modules([assignment.source], ["pdl.probe", "pdl.outcap", "pdl.transform_memo"])
     subs = collect(submissions_path, name, roster=options.roster)
     batch = Batch(assignment, subs)
     store = ResultStore(out / "results" / name)
-    recorder = Recorder(assignment)
+    recorder.begin(assignment)
     pending: dict[str, tuple[Submission, NotebookNode, str]] = {}
     jobs: list[Job] = []
 

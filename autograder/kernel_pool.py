@@ -147,6 +147,11 @@ class ForkServer:
         return self.proc is not None and self.proc.returncode is None
 
     async def start(self) -> None:
+        await self.spawn()
+        await self.ready()
+
+    async def spawn(self) -> None:
+        """Start the server process; it imports its preload while the caller goes on."""
         self.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{self.sandbox.slot}-server-{uuid.uuid4().hex[:6]}",
                                     SERVER_MEMORY, 64)
         cmd = self.cgroup.wrap(self.sandbox.wrap([sys.executable, FORKSERVER], self.runtime, forkserver=True))
@@ -155,6 +160,10 @@ class ForkServer:
                                                              stdout=asyncio.subprocess.PIPE, stderr=log,
                                                              start_new_session=True, limit=1 << 20)
         self._send({"preload": self.preload})
+
+    async def ready(self) -> None:
+        """Wait until the spawned server has imported everything and can fork."""
+        assert self.proc is not None and self.proc.stdout is not None
         try:
             line = await asyncio.wait_for(self.proc.stdout.readline(), START_TIMEOUT)
             ready = json.loads(line)

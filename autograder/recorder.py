@@ -9,6 +9,7 @@ them all again and writes the feedback files that are missing.
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import queue
@@ -36,9 +37,10 @@ def _record(assignment: "Assignment", result: dict[str, Any], fresh: bool) -> li
     return []
 
 
-def _writer(assignment: "Assignment", todo: Any, done: Any, parent: int) -> None:
+def _writer(todo: Any, done: Any, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the grader, which then closes the queue
     errors: list[str] = []
+    assignment: "Assignment | None" = None
     while True:
         try:
             item = todo.get(timeout=POLL)
@@ -48,22 +50,35 @@ def _writer(assignment: "Assignment", todo: Any, done: Any, parent: int) -> None
             continue
         if item is None:
             break
+        if isinstance(item, tuple) and item[0] == "assignment":
+            assignment = item[1]
+            continue
+        assert assignment is not None
         errors += _record(assignment, *item)
     shared_gradebook.close_all()
     done.put(errors)
 
 
 class Recorder:
-    def __init__(self, assignment: "Assignment"):
-        self.assignment = assignment
+    """The writer process. Start it before anything else has children or sockets: a fork copies
+    every open file descriptor, and a fork server's stdin held open here would never see EOF."""
+
+    def __init__(self) -> None:
         shared_gradebook.close_all()  # no open SQLite connection may cross the fork
         context = multiprocessing.get_context("fork")
         self._todo, self._done = context.Queue(), context.Queue()
         self._process = context.Process(target=_writer, name="pdl-recorder", daemon=True,
-                                        args=(assignment, self._todo, self._done, os.getpid()))
+                                        args=(self._todo, self._done, os.getpid()))
         self._process.start()
         self.errors: list[str] = []
         self._queued = 0
+        self._closed = False
+
+    def begin(self, assignment: "Assignment") -> None:
+        """What the results that follow belong to (known once the batch is prepared)."""
+        # without its plans: they hold the instructor's expectations, which may be lambdas (not
+        # picklable), and the writer needs only the names and paths
+        self._todo.put(("assignment", dataclasses.replace(assignment, plans={})))
 
     def put(self, result: dict[str, Any], fresh: bool = True) -> None:
         """Queue one result; a reused one (``fresh=False``) keeps its feedback file if it has one."""
@@ -72,6 +87,9 @@ class Recorder:
 
     def close(self) -> list[str]:
         """Wait until the writer has recorded everything; return what could not be written."""
+        if self._closed:
+            return self.errors
+        self._closed = True
         self._todo.put(None)
         while True:
             try:
@@ -79,6 +97,7 @@ class Recorder:
                 break
             except queue.Empty:
                 if not self._process.is_alive():
+                    self._todo.cancel_join_thread()  # what it did not take must not hold up our exit
                     self.errors.append(f"the gradebook writer stopped (exit code {self._process.exitcode}) "
                                        f"before it had recorded all {self._queued} results: rerun to record them")
                     break

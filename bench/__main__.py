@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.backends.local import default_workers
+from autograder.backends.local import default_workers, threads_per_worker
 
 from . import classes, compare, nbgrader_anchor, pdl_run, report
 
@@ -55,7 +55,8 @@ def run_one(name: str, n: int, seed: int, workers: int, work: Path) -> dict:
     pdl = pdl_run.grade(ROOT, name, course / "submitted", work / name / "pdl-out", workers)
     load["after_pdl_grade"] = _load()
     print(f"[bench] {name}: pdl-grade {pdl.wall_seconds:.1f} s; a sample alone (1 worker)", file=sys.stderr)
-    solo = pdl_run.alone(ROOT, name, course / "submitted", work / name / "pdl-alone")
+    solo = pdl_run.alone(ROOT, name, course / "submitted", work / name / "pdl-alone",
+                         threads=threads_per_worker(workers))
     print(f"[bench] {name}: nbgrader autograde", file=sys.stderr)
     anchor = nbgrader_anchor.autograde(course, name, [m.student_id for m in members])
     load["after_nbgrader"] = _load()

@@ -29,13 +29,15 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def grade(root: Path, name: str, submissions: Path, out: Path, workers: int) -> PdlRun:
+def grade(root: Path, name: str, submissions: Path, out: Path, workers: int, threads: int | None = None) -> PdlRun:
     """``pdl-grade grade`` into a fresh ``out``: intake, sandboxed kernels, gradebook, CSVs, feedback."""
     if out.exists():
         shutil.rmtree(out)
     started = time.monotonic()
+    extra = ["--threads", str(threads)] if threads else []
     proc = subprocess.run([str(BIN / "pdl-grade"), "grade", name, str(submissions), "--out", str(out),
-                           "--workers", str(workers), "--quiet"], cwd=root, env=env(), capture_output=True, text=True)
+                           "--workers", str(workers), "--quiet", *extra], cwd=root, env=env(), capture_output=True,
+                          text=True)
     wall = time.monotonic() - started
     log = out.parent / f"{out.name}.log"
     log.write_text(proc.stdout + proc.stderr)
@@ -44,11 +46,14 @@ def grade(root: Path, name: str, submissions: Path, out: Path, workers: int) -> 
     return PdlRun(wall, proc.returncode, workers, *read_out(out, name), log=str(log))
 
 
-def alone(root: Path, name: str, submissions: Path, work: Path, every: int = 10, at_least: int = 3) -> PdlRun:
+def alone(root: Path, name: str, submissions: Path, work: Path, every: int = 10, at_least: int = 3,
+          threads: int = 1) -> PdlRun:
     """A sample of the class (every ``every``-th student, at least ``at_least``) graded again with one worker.
 
     Its compute_seconds are the students' code run alone on the machine: with more kernels than
     cores, the main run's cell times also count the waits for a core, so they overstate the code's cost.
+    Its kernels get the main run's threads (one worker alone would get all the cores, and its
+    training time would then not be the core time the main run spends on it).
     """
     students = sorted(p for p in submissions.iterdir() if p.is_dir())
     step = max(1, min(every, len(students) // at_least))
@@ -57,7 +62,7 @@ def alone(root: Path, name: str, submissions: Path, work: Path, every: int = 10,
         shutil.rmtree(sample)
     for student in students[::step]:
         shutil.copytree(student, sample / student.name)
-    return grade(root, name, sample, work / "out", workers=1)
+    return grade(root, name, sample, work / "out", workers=1, threads=threads)
 
 
 def read_out(out: Path, name: str) -> tuple[dict, dict, dict, dict]:

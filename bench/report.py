@@ -23,7 +23,7 @@ PACKAGES = ["nbgrader", "nbclient", "jupyter-client", "ipykernel", "numpy", "sci
 COMPUTE_SOURCE = ("pdl-grade: the field compute_seconds of each stored result (out/results/<assignment>/<student>/"
                   "<key>.json), the summed execute_input -> execute_reply time of the notebook's cells in the kernel; "
                   "nbgrader: the same sum from the cell timing metadata of its autograded notebooks; "
-                  "alone: the same field from a sample of the class graded again with one worker (out/pdl-alone)")
+                  "alone: the same field from a sample of the class graded again with one worker and the main run's threads per kernel (out/pdl-alone)")
 
 
 def _run(*cmd: str, cwd: Path | None = None) -> str:
@@ -149,7 +149,7 @@ def markdown(report: dict[str, Any]) -> str:
               "code time per submission, measured alone: a sample of the class (every 10th submission, at least 3; here "
               + ", ".join(f"{r['pdl_grade']['alone_sample']['submissions']} of {r['submissions']}"
                           for r in report["assignments"])
-              + ") graded again with one worker, the cells' summed execution time in the kernel from its stored "
+              + ") graded again with one worker whose kernels get the main run's threads, the cells' summed execution time in the kernel from its stored "
               "results. It is the machine "
               "time one submission costs beyond its own code. (The main run's cell times are longer: with more kernels "
               "than cores, a cell also waits for a core.) Load average (1 min) before/after: "
