@@ -83,8 +83,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/] cannot read the roster: {exc}")
         return 2
     options = Options(workers=args.workers, cell_timeout=args.timeout, total_timeout=args.notebook_timeout,
-                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory, warm=not args.no_fork_server, threads=args.threads, data_dir=_data_dir(),
-                      roster=roster)
+                      sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory,
+                      warm=not args.no_fork_server, threads=args.threads, data_dir=_data_dir(), roster=roster)
     options.gpu_devices = sandbox_devices(args.gpu)
     failures = 0
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -176,6 +176,10 @@ class Sandbox:
         return prefix + bwrap + inner + cmd
 
 
+# pdl modules whose install() every kernel runs at start: the output cap and the transform memo
+KERNEL_SETUP = ("pdl.outcap", "pdl.transform_memo")
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """An ipc-transport kernel whose command is wrapped by a Sandbox, in cgroups of its own."""
 
@@ -201,12 +205,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         return result
 
     def kernel_args(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernel's command line before sandboxing: no history file, the output cap and the
-        transform memo installed (one exec line: each costs a run_cell)."""
+        """The kernel's command line before sandboxing: no history file, KERNEL_SETUP installed
+        (one exec line: each costs a run_cell)."""
         cmd = super().format_kernel_cmd(extra_arguments)
-        return cmd + ["--HistoryManager.enabled=False",
-                      "--IPKernelApp.exec_lines=__import__('pdl.outcap').outcap.install(); "
-                      "__import__('pdl.transform_memo').transform_memo.install()"]
+        setup = "; ".join(f"__import__({m!r}).{m.split('.', 1)[1]}.install()" for m in KERNEL_SETUP)
+        return cmd + ["--HistoryManager.enabled=False", f"--IPKernelApp.exec_lines={setup}"]
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = self.kernel_args(extra_arguments)

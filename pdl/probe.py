@@ -1,6 +1,6 @@
 """Probe values travel from the student's kernel to the grader as plain JSON.
 
-Kernel side: ``emit`` evaluates one probe and displays its outcome under a MIME
+Kernel side: ``emit_all`` evaluates probes and displays their outcomes under a MIME
 type of its own. Grader side: ``decode`` turns that JSON back into an Outcome.
 Only JSON crosses the sandbox boundary (never a pickle), and it is size-capped.
 """
@@ -122,8 +122,3 @@ def emit_all(probes: list[tuple[str, Callable[[], Any]]]) -> None:
         size += len(text)
     if batch:
         display({MIME: {"probes": batch}}, raw=True)
-
-
-def emit(probe_id: str, thunk: Callable[[], Any]) -> None:
-    """One probe (see ``emit_all``)."""
-    emit_all([(probe_id, thunk)])

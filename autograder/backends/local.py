@@ -83,10 +83,13 @@ class Slot:
         self.starting: asyncio.Task | None = None
         self.spawned: ForkServer | None = None  # started by spawn(), not yet seen ready
 
+    def _new_server(self) -> ForkServer:
+        return ForkServer(make_sandbox(self.options, self.number), list(getattr(self.options, "preload", [])))
+
     async def spawn(self) -> None:
         """Start the fork server's process without waiting for its imports."""
         if use_fork_servers(self.options):
-            server = ForkServer(make_sandbox(self.options, self.number), list(getattr(self.options, "preload", [])))
+            server = self._new_server()
             try:
                 await server.spawn()
             except (RuntimeError, OSError):
@@ -99,14 +102,11 @@ class Slot:
             self.starting = asyncio.ensure_future(self._start())
 
     async def _start(self) -> ForkServer | None:
-        server, self.spawned = self.spawned, None
-        if server is None:
-            server = ForkServer(make_sandbox(self.options, self.number), list(getattr(self.options, "preload", [])))
+        server, self.spawned = self.spawned or self._new_server(), None
         try:
             if server.proc is None:
-                await server.start()
-            else:
-                await server.ready()
+                await server.spawn()
+            await server.ready()
         except (RuntimeError, OSError):
             await server.close()
             return None  # fall back to launched kernels for this slot
