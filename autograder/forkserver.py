@@ -11,7 +11,7 @@ never runs student code. Each child, before any student code runs:
      included) and sets no_new_privs; the parent is root and undumpable, so the child
      can neither signal, trace nor read it;
   4. reseeds `random` and NumPy's legacy generator, as a fresh process would be;
-  5. starts an ipykernel on the connection file the grader wrote.
+  5. starts an ipykernel on the connection file the grader wrote, with the grader's settings.
 
 Protocol: JSON lines on stdin (requests) and stdout (replies and exit notices). Stdlib
 only until the preload, because it runs from the sandbox's read-only course mount.
@@ -89,9 +89,16 @@ def run_kernel(request: dict, go_fd: int) -> None:
         enter_child_sandbox(request["home"], int(request["uid"]), int(request["home_size"]))
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         from ipykernel.kernelapp import IPKernelApp
+        from traitlets.config import Config
 
-        app = IPKernelApp.instance()
-        app.initialize(request["argv"])
+        class ConfiguredKernelApp(IPKernelApp):
+            def parse_command_line(self, argv: object = None) -> None:
+                pass  # no command line: the settings come as a Config (parsing costs ~15 ms a kernel)
+
+        config = Config(request["config"])
+        config.IPKernelApp.connection_file = request["connection_file"]
+        app = ConfiguredKernelApp.instance(config=config)
+        app.initialize([])
         app.start()
         code = 0
     except BaseException as exc:  # noqa: BLE001 (report anything, then exit)

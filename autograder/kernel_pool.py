@@ -28,7 +28,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from nbformat import NotebookNode
 
 from .cgroups import Cgroup
-from .sandbox import FORKSERVER, GiB, WORK, Sandbox, SandboxedKernelManager
+from .sandbox import FORKSERVER, GiB, WORK, Sandbox, SandboxedKernelManager, kernel_config
 
 START_TIMEOUT = 180  # preloading torch on a busy machine
 SERVER_MEMORY = 4 * GiB  # the fork server itself: Python, numpy, torch; no student code
@@ -217,9 +217,10 @@ class ForkServer:
         (path / "kernel.log").touch(mode=0o600)  # root's: opened by the child before it drops its uid
         return path
 
-    async def fork(self, argv: list[str], job_dir: Path, cgroup: Cgroup) -> ForkedKernel:
+    async def fork(self, connection_file: str, job_dir: Path, cgroup: Cgroup) -> ForkedKernel:
         """A new kernel process, in ``cgroup`` before it runs anything of the student's."""
-        reply = await self._request({"op": "fork", "argv": argv, "log": str(job_dir / "kernel.log"),
+        reply = await self._request({"op": "fork", "connection_file": connection_file, "config": kernel_config(),
+                                     "log": str(job_dir / "kernel.log"),
                                      "home": WORK, "uid": self.sandbox.uid, "home_size": self.sandbox.limits.work_size})
         ns_pid = reply["pid"]
         # a new child is still in the server's cgroup: a few pids to look at instead of all of /proc
@@ -268,8 +269,8 @@ class ForkServerProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         assert self.server is not None and self.job_dir is not None and self.job_cgroup is not None
-        argv = cmd[cmd.index("-f"):]  # the kernel's own arguments; the interpreter is already running
-        self.process = await self.server.fork(argv, self.job_dir, self.job_cgroup)
+        # the interpreter is already running and gets its settings as a Config: only the file is needed
+        self.process = await self.server.fork(cmd[cmd.index("-f") + 1], self.job_dir, self.job_cgroup)
         self.pid, self.pgid = self.process.pid, None
         return self.connection_info
 

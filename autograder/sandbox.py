@@ -15,6 +15,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uuid
 
@@ -180,6 +181,14 @@ class Sandbox:
 KERNEL_SETUP = ("pdl.outcap", "pdl.transform_memo")
 
 
+def kernel_config() -> dict[str, dict[str, Any]]:
+    """Every kernel's settings beyond its connection file: no history file, KERNEL_SETUP installed
+    (in one exec line: each costs a run_cell). A launched kernel gets them as command-line options,
+    a forked one as a traitlets Config (parsing the command line is a third of its start-up)."""
+    setup = "; ".join(f"__import__({m!r}).{m.split('.', 1)[1]}.install()" for m in KERNEL_SETUP)
+    return {"HistoryManager": {"enabled": False}, "IPKernelApp": {"exec_lines": [setup]}}
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """An ipc-transport kernel whose command is wrapped by a Sandbox, in cgroups of its own."""
 
@@ -205,11 +214,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         return result
 
     def kernel_args(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernel's command line before sandboxing: no history file, KERNEL_SETUP installed
-        (one exec line: each costs a run_cell)."""
+        """The kernel's command line before sandboxing: kernel_config() as traitlets options."""
         cmd = super().format_kernel_cmd(extra_arguments)
-        setup = "; ".join(f"__import__({m!r}).{m.split('.', 1)[1]}.install()" for m in KERNEL_SETUP)
-        return cmd + ["--HistoryManager.enabled=False", f"--IPKernelApp.exec_lines={setup}"]
+        return cmd + [f"--{section}.{name}={item}" for section, values in kernel_config().items()
+                      for name, value in values.items() for item in (value if isinstance(value, list) else [value])]
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = self.kernel_args(extra_arguments)
