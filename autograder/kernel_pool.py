@@ -114,6 +114,11 @@ class ForkedKernel:
     def wait(self) -> int | None:
         return self.poll()
 
+    async def exited(self) -> None:
+        """Return once the server has reported this kernel's exit (or has died itself)."""
+        if self.poll() is None:
+            await self.server.exit_event(self.ns_pid).wait()
+
     def send_signal(self, signum: int) -> None:
         if self.poll() is None:
             os.kill(self.pid, signum)
@@ -137,6 +142,7 @@ class ForkServer:
         self.proc: asyncio.subprocess.Process | None = None
         self.host_pid = 0
         self.exited: dict[int, int] = {}
+        self._exit_events: dict[int, asyncio.Event] = {}
         self._replies: dict[str, asyncio.Future] = {}
         self._ids = itertools.count()
         self._reader: asyncio.Task | None = None
@@ -193,11 +199,15 @@ class ForkServer:
             message = json.loads(line)
             if message["op"] == "exit":
                 self.exited[message["pid"]] = message["status"]
+                if message["pid"] in self._exit_events:
+                    self._exit_events.pop(message["pid"]).set()
             elif "id" in message and message["id"] in self._replies:
                 self._replies.pop(message["id"]).set_result(message)
         for future in self._replies.values():
             if not future.done():
                 future.set_exception(RuntimeError(f"the fork server died: {self._log_tail()}"))
+        for event in self._exit_events.values():  # no more exits will be reported: stop waiting
+            event.set()
         await self.proc.wait()
 
     async def _request(self, message: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
@@ -208,6 +218,13 @@ class ForkServer:
         self._replies[message["id"]] = future
         self._send(message)
         return await asyncio.wait_for(future, timeout)
+
+    def exit_event(self, ns_pid: int) -> asyncio.Event:
+        """Set when the server reports that its child ``ns_pid`` has exited."""
+        event = self._exit_events.setdefault(ns_pid, asyncio.Event())
+        if ns_pid in self.exited or (self._reader is not None and self._reader.done()):
+            event.set()
+        return event
 
     def job_dir(self) -> Path:
         """A fresh runtime dir for one kernel's connection file and sockets, owned by its uid."""
@@ -261,9 +278,9 @@ class ForkServerProvisioner(LocalProvisioner):
     job_cgroup: Cgroup | None = None
 
     async def wait(self) -> int | None:
-        """As LocalProvisioner's, but polling every 10 ms: an exit is reported within milliseconds."""
-        while self.process is not None and await self.poll() is None:
-            await asyncio.sleep(0.01)
+        """As LocalProvisioner's, but woken by the server's exit notice instead of polling."""
+        if isinstance(self.process, ForkedKernel):
+            await self.process.exited()
         code, self.process = (self.process.returncode if self.process else 0), None
         return code
 
@@ -295,7 +312,10 @@ class ForkedKernelManager(SandboxedKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
     async def _async_wait(self, pollinterval: float = 0.01) -> None:
-        await super()._async_wait(pollinterval=0.01)  # exits are reported at once: no need to nap 0.1 s
+        process = getattr(self.provisioner, "process", None)
+        if isinstance(process, ForkedKernel):
+            await process.exited()  # the server reports an exit at once: no need to poll
+        await super()._async_wait(pollinterval=0.01)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         # the fork server is already sandboxed; only the kernel's arguments matter
