@@ -1,6 +1,7 @@
 """Figures from one side-by-side run, the machine they were measured on, and the JSON and Markdown files."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -64,16 +65,19 @@ def usable_cpus() -> int:
 
 
 def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, solo: PdlRun,
-            diffs: list[Difference], load: dict[str, list[float]]) -> dict[str, Any]:
+            diffs: list[Difference], load: dict[str, list[float]], again: PdlRun | None = None) -> dict[str, Any]:
     """Rates, ratio, overheads and the score comparison for one assignment.
 
     ``solo`` is a sample of the class graded with one worker: its cell times are the students'
-    code on an otherwise idle machine, which the overhead subtracts.
+    code on an otherwise idle machine, which the overhead subtracts. ``again`` is the same class
+    graded after nbgrader: pdl-grade's wall time is the mean of the two runs.
     """
     n = len(members)
     pdl_compute = sum(pdl.compute_seconds.values())
     nbg_compute = sum(anchor.compute_seconds.values())
     alone = sum(solo.compute_seconds.values()) / max(1, len(solo.status))
+    walls = [pdl.wall_seconds] + ([again.wall_seconds] if again is not None else [])
+    pdl = dataclasses.replace(pdl, wall_seconds=sum(walls) / len(walls))
     pdl_rate, nbg_rate = n / pdl.wall_seconds, n / anchor.wall_seconds
     cores = min(pdl.workers, usable_cpus())  # the machine time a submission costs, less its own code
     pdl_overhead = pdl.wall_seconds * cores / n - alone
@@ -97,6 +101,8 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, so
             "sandbox": True,
             "workers": pdl.workers,
             "wall_seconds": round(pdl.wall_seconds, 3),
+            "runs_wall_seconds": [round(w, 3) for w in walls],  # before and after nbgrader; the mean is used
+            "runs_scores_identical": again is None or (again.scores == pdl.scores and again.status == pdl.status),
             "submissions_per_second": round(pdl_rate, 4),
             "status": dict(Counter(pdl.status.values())),
             "compute_seconds_present": len(pdl.compute_seconds),
@@ -117,7 +123,7 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, so
         f"compute_seconds missing from {n - len(pdl.compute_seconds)} results (counted as 0); {COMPUTE_SOURCE}",
         "goals": {"ratio_at_least": GOAL_RATIO, "overhead_at_most_seconds": GOAL_OVERHEAD_S,
                   "ratio_met": pdl_rate / nbg_rate >= GOAL_RATIO, "overhead_met": pdl_overhead <= GOAL_OVERHEAD_S},
-        "scores_identical": not diffs,
+        "scores_identical": not diffs and (again is None or (again.scores == pdl.scores and again.status == pdl.status)),
         "students_differing": len({d.student_id for d in diffs}),
         "differences": [d.row() for d in diffs],
         "loadavg": load,
@@ -140,12 +146,15 @@ def markdown(report: dict[str, Any]) -> str:
         same = "yes" if r["scores_identical"] else f"NO: {len(r['differences'])} cells of {r['students_differing']} students differ"
         lines.append(
             f"| {r['assignment']} | {r['submissions']} | {nbg['submissions_per_second']:.2f}/s ({nbg['wall_seconds']:.0f} s) "
-            f"| {pdl['submissions_per_second']:.2f}/s ({pdl['wall_seconds']:.0f} s, {pdl['workers']} workers) "
+            f"| {pdl['submissions_per_second']:.2f}/s ({pdl['wall_seconds']:.0f} s, {pdl['workers']} workers"
+            f"{'; runs ' + ' and '.join(f'{w:.0f}' for w in pdl['runs_wall_seconds']) + ' s' if len(pdl.get('runs_wall_seconds', [])) > 1 else ''}) "
             f"| {r['ratio']:.1f}× | {pdl['overhead_seconds_per_submission'] * 1000:.0f} ms "
             f"| {same} |")
     for note in report["skipped"]:
         lines.append(f"| {note['assignment']} | skipped | | | | | {note['reason']} |")
-    lines += ["", "Overhead = wall × cores in use (the smaller of workers and cores) / submissions − the students' own "
+    lines += ["", "pdl-grade graded each class twice, before and after nbgrader (the runs' times in brackets), "
+              "and its rate is from their mean wall time: the machine's speed can drift while nbgrader runs.",
+              "", "Overhead = wall × cores in use (the smaller of workers and cores) / submissions − the students' own "
               "code time per submission, measured alone: a sample of the class (every 10th submission, at least 3; here "
               + ", ".join(f"{r['pdl_grade']['alone_sample']['submissions']} of {r['submissions']}"
                           for r in report["assignments"])

@@ -59,7 +59,11 @@ def test_report_has_the_figures(run):
         abs=2e-4)
     # every notebook that is a notebook was executed by nbgrader (the broken one here is unreadable JSON)
     assert r["nbgrader"]["notebooks_processed"] == N - r["labels"].get("invalid_json", 0)
-    assert set(r["loadavg"]) == {"before_pdl_grade", "after_pdl_grade", "after_nbgrader"}
+    assert set(r["loadavg"]) == {"before_pdl_grade", "after_pdl_grade", "after_nbgrader", "after_pdl_grade_again"}
+    # pdl-grade ran before and after nbgrader, with the same scores; its wall time is their mean
+    runs = r["pdl_grade"]["runs_wall_seconds"]
+    assert len(runs) == 2 and all(w > 0 for w in runs) and r["pdl_grade"]["runs_scores_identical"]
+    assert r["pdl_grade"]["wall_seconds"] == pytest.approx(sum(runs) / 2, abs=2e-3)
     m = report["machine"]
     assert m["cpu_count"] >= 1 and m["python"].startswith("3.") and len(m["git_commit"]) == 40
     assert m["versions"]["nbgrader"]
