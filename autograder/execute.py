@@ -110,6 +110,7 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None =
     client = CappedClient(nb, caps or OutputCaps(), km=km, timeout=cell_timeout, startup_timeout=60,
                           allow_errors=True, interrupt_on_timeout=True, shutdown_kernel="immediate",
                           record_timing=True, kernel_name="python3",
+                          ipython_hist_file="",  # history is off (sandbox.kernel_config): no argument for it
                           error_on_timeout={"ename": "CellTimeout", "traceback": [],
                                             "evalue": f"the cell ran longer than {cell_timeout} s and was interrupted"})
     result = Execution(cells=nb.cells)

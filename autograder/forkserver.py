@@ -140,6 +140,9 @@ def serve() -> None:
         os._exit(4)
     # what IPKernelApp sets before any student imports matplotlib; the preload imports it first
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # threads that the preloaded libraries start (BLAS pools) inherit a blocked SIGCHLD, so the
+    # exit notices below interrupt none of their system calls; this thread unblocks it again
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
     failed = preload([*KERNEL_MODULES, *hello.get("preload", [])])
     # Keep the preloaded objects out of every child's garbage collections: a full collection
     # walks them all (~70 ms), writing to each page it touches, which the fork must then copy.
@@ -151,8 +154,9 @@ def serve() -> None:
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
-    signal.set_wakeup_fd(wake_write)
+    signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)  # a full pipe already means "wake up"
     signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler of its own, so that the wakeup fd hears it
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     buffer = b""
     while True:
         readable, _, _ = select.select([0, wake_read], [], [], 1.0)

@@ -28,6 +28,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from nbformat import NotebookNode
 
 from .cgroups import Cgroup
+from .kernel_manager import LeanKernelManager
 from .sandbox import FORKSERVER, GiB, WORK, Sandbox, SandboxedKernelManager, kernel_config
 
 START_TIMEOUT = 180  # preloading torch on a busy machine
@@ -192,23 +193,35 @@ class ForkServer:
 
     async def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
-        while True:
-            line = await self.proc.stdout.readline()
-            if not line:
-                break
-            message = json.loads(line)
-            if message["op"] == "exit":
-                self.exited[message["pid"]] = message["status"]
-                if message["pid"] in self._exit_events:
-                    self._exit_events.pop(message["pid"]).set()
-            elif "id" in message and message["id"] in self._replies:
-                self._replies.pop(message["id"]).set_result(message)
-        for future in self._replies.values():
-            if not future.done():
-                future.set_exception(RuntimeError(f"the fork server died: {self._log_tail()}"))
-        for event in self._exit_events.values():  # no more exits will be reported: stop waiting
-            event.set()
+        try:
+            while line := await self.proc.stdout.readline():
+                self._handle(json.loads(line))
+        except Exception:
+            if self.proc.returncode is None:
+                self.proc.kill()  # it said something we cannot read: replace it rather than trust it
+            raise
+        finally:  # nothing more will be answered or reported: wake everyone who waits
+            for future in self._replies.values():
+                if not future.done():
+                    future.set_exception(RuntimeError(f"the fork server died: {self._log_tail()}"))
+            for event in self._exit_events.values():
+                event.set()
         await self.proc.wait()
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        op, pid = message["op"], message.get("pid")
+        if op == "exit":
+            self.exited[pid] = message["status"]
+            if pid in self._exit_events:
+                self._exit_events.pop(pid).set()
+            return
+        if op == "forked":  # a pid used again: what is recorded for its earlier holder is stale
+            self.exited.pop(pid, None)
+            stale = self._exit_events.pop(pid, None)
+            if stale is not None:
+                stale.set()
+        if "id" in message and message["id"] in self._replies:
+            self._replies.pop(message["id"]).set_result(message)
 
     async def _request(self, message: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
         if not self.alive:
@@ -287,7 +300,10 @@ class ForkServerProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         assert self.server is not None and self.job_dir is not None and self.job_cgroup is not None
         # the interpreter is already running and gets its settings as a Config: only the file is needed
-        self.process = await self.server.fork(cmd[cmd.index("-f") + 1], self.job_dir, self.job_cgroup)
+        file_at = cmd.index("-f") + 1
+        if cmd[file_at + 1:]:
+            raise RuntimeError(f"a forked kernel takes no command-line arguments: {cmd[file_at + 1:]}")
+        self.process = await self.server.fork(cmd[file_at], self.job_dir, self.job_cgroup)
         self.pid, self.pgid = self.process.pid, None
         return self.connection_info
 
@@ -318,5 +334,5 @@ class ForkedKernelManager(SandboxedKernelManager):
         await super()._async_wait(pollinterval=0.01)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        # the fork server is already sandboxed; only the kernel's arguments matter
-        return self.kernel_args(extra_arguments)
+        # the fork server is already sandboxed and applies kernel_config(): only the kernelspec's command
+        return LeanKernelManager.format_kernel_cmd(self, extra_arguments)

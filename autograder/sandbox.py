@@ -19,14 +19,11 @@ from typing import Any
 
 import uuid
 
-import zmq.asyncio
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import default
-
 import pdl
 
 from .cgroups import Cgroup
-from .kernel_client import ReadyClient, shared_context
+from .kernel_client import ReadyClient
+from .kernel_manager import LeanKernelManager
 
 BWRAP = os.environ.get("PDL_BWRAP", "bwrap")  # another bubblewrap binary, if yours is elsewhere
 SANDBOX_UID_BASE = 61000  # slot i runs as uid/gid SANDBOX_UID_BASE + i
@@ -191,7 +188,7 @@ def kernel_config() -> dict[str, dict[str, Any]]:
     return {"HistoryManager": {"enabled": False}, "IPKernelApp": {"exec_lines": [setup]}}
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+class SandboxedKernelManager(LeanKernelManager):
     """An ipc-transport kernel whose command is wrapped by a Sandbox, in cgroups of its own."""
 
     def __init__(self, sandbox: Sandbox, runtime_dir: Path, **kwargs):
@@ -204,15 +201,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.cgroup = Cgroup()
         if sandbox.enabled and os.geteuid() == 0:
             os.chown(runtime_dir, sandbox.uid, sandbox.uid)
-
-    @default("context")
-    def _context_default(self) -> zmq.asyncio.Context:
-        return shared_context()  # not _created_context: cleanup must not destroy the shared one
-
-    async def _async_interrupt_kernel(self) -> None:
-        if self.shutting_down:  # killed next: an interrupt would only open a control socket to a dying kernel
-            return
-        await super()._async_interrupt_kernel()
 
     def release_sandbox(self) -> None:
         """Kill whatever the student left running and remove the cgroups."""
