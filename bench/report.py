@@ -77,6 +77,7 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, so
     nbg_compute = sum(anchor.compute_seconds.values())
     alone = sum(solo.compute_seconds.values()) / max(1, len(solo.status))
     walls = [pdl.wall_seconds] + ([again.wall_seconds] if again is not None else [])
+    runs_agree = again is None or (again.scores == pdl.scores and again.status == pdl.status)
     pdl = dataclasses.replace(pdl, wall_seconds=sum(walls) / len(walls))
     pdl_rate, nbg_rate = n / pdl.wall_seconds, n / anchor.wall_seconds
     cores = min(pdl.workers, usable_cpus())  # the machine time a submission costs, less its own code
@@ -102,7 +103,7 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, so
             "workers": pdl.workers,
             "wall_seconds": round(pdl.wall_seconds, 3),
             "runs_wall_seconds": [round(w, 3) for w in walls],  # before and after nbgrader; the mean is used
-            "runs_scores_identical": again is None or (again.scores == pdl.scores and again.status == pdl.status),
+            "runs_scores_identical": runs_agree,
             "submissions_per_second": round(pdl_rate, 4),
             "status": dict(Counter(pdl.status.values())),
             "compute_seconds_present": len(pdl.compute_seconds),
@@ -123,7 +124,7 @@ def figures(name: str, members: list[Member], anchor: AnchorRun, pdl: PdlRun, so
         f"compute_seconds missing from {n - len(pdl.compute_seconds)} results (counted as 0); {COMPUTE_SOURCE}",
         "goals": {"ratio_at_least": GOAL_RATIO, "overhead_at_most_seconds": GOAL_OVERHEAD_S,
                   "ratio_met": pdl_rate / nbg_rate >= GOAL_RATIO, "overhead_met": pdl_overhead <= GOAL_OVERHEAD_S},
-        "scores_identical": not diffs and (again is None or (again.scores == pdl.scores and again.status == pdl.status)),
+        "scores_identical": not diffs and runs_agree,
         "students_differing": len({d.student_id for d in diffs}),
         "differences": [d.row() for d in diffs],
         "loadavg": load,
