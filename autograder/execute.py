@@ -62,6 +62,13 @@ class CappedClient(NotebookClient):
         self.truncated = False
         self.timed_out: list[int] = []  # indices of cells that hit the cell timeout
 
+    async def _async_poll_for_reply(self, msg_id: str, cell: NotebookNode, *args: Any, **kwargs: Any) -> dict:
+        reply = await super()._async_poll_for_reply(msg_id, cell, *args, **kwargs)
+        started = (reply.get("metadata") or {}).get("started")
+        if self.record_timing and started:  # the kernel publishes no execute_input (pdl/grading_kernel.py)
+            cell["metadata"]["execution"]["shell.execute_reply.started"] = str(started)
+        return reply
+
     async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None):
         if cell is not None:
             self.timed_out.append(self.nb.cells.index(cell))
@@ -163,11 +170,13 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None =
 
 
 def compute_seconds(cells: list[NotebookNode]) -> float:
-    """Summed execute_input -> execute_reply time of the cells (nbclient's record_timing)."""
+    """Summed time of the cells in the kernel: from the start of each execute request to its reply,
+    both stamped by the kernel (the reply's metadata and header, kept by record_timing)."""
     total = 0.0
     for cell in cells:
         timing = cell.get("metadata", {}).get("execution", {})
-        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        start = timing.get("shell.execute_reply.started") or timing.get("iopub.execute_input")
+        end = timing.get("shell.execute_reply")
         if start and end:
             total += max(0.0, (datetime.fromisoformat(end.replace("Z", "+00:00"))
                                - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds())

@@ -178,14 +178,17 @@ class Sandbox:
 
 # pdl modules whose install() every kernel runs at start: the output cap and the transform memo
 KERNEL_SETUP = ("pdl.outcap", "pdl.transform_memo")
+GRADING_KERNEL = "pdl.grading_kernel.GradingKernel"
 
 
 def kernel_config() -> dict[str, dict[str, Any]]:
     """Every kernel's settings beyond its connection file: no history file, KERNEL_SETUP installed
-    (in one exec line: each costs a run_cell). A launched kernel gets them as command-line options,
-    a forked one as a traitlets Config (parsing the command line is a third of its start-up)."""
+    (in one exec line: each costs a run_cell), the kernel class that publishes only what the grader
+    reads (pdl/grading_kernel.py). A launched kernel gets them as command-line options, a forked
+    one as a traitlets Config (parsing the command line is a third of its start-up)."""
     setup = "; ".join(f"__import__({m!r}).{m.split('.', 1)[1]}.install()" for m in KERNEL_SETUP)
-    return {"HistoryManager": {"enabled": False}, "IPKernelApp": {"exec_lines": [setup]}}
+    return {"HistoryManager": {"enabled": False},
+            "IPKernelApp": {"exec_lines": [setup], "kernel_class": GRADING_KERNEL}}
 
 
 class SandboxedKernelManager(LeanKernelManager):

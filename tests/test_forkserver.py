@@ -37,7 +37,7 @@ facts["random"] = float(np.random.rand())
 import sys
 shell = get_ipython()  # the grader's kernel settings arrived (as a Config, not a command line)
 facts["settings"] = [shell.history_manager.enabled, "transform_cell" in vars(shell),
-                     getattr(sys.stdout.write, "_pdl_capped", False)]
+                     getattr(sys.stdout.write, "_pdl_capped", False), type(shell.kernel).__name__]
 print("FACTS", json.dumps(facts))
 '''
 
@@ -70,7 +70,8 @@ def test_each_forked_kernel_is_fresh_unprivileged_and_cannot_touch_the_server():
         assert f["read_server"] in ("PermissionError", "FileNotFoundError")
         assert f["server_mem"] in ("PermissionError", "FileNotFoundError")
     assert "mine.txt" not in second["home"]  # a private home per kernel: nothing of the previous one
-    assert first["settings"] == second["settings"] == [False, True, True]  # no history, KERNEL_SETUP installed
+    # no history, KERNEL_SETUP installed, the kernel class that publishes only what the grader reads
+    assert first["settings"] == second["settings"] == [False, True, True, "GradingKernel"]
     assert first["random"] != second["random"]  # reseeded after the fork, as a fresh process is
     if first["cgroup"]:  # hosts with a memory cgroup: one per kernel
         assert first["cgroup"] != second["cgroup"]

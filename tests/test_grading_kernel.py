@@ -1,0 +1,57 @@
+"""The grading kernel publishes no busy status and no execute_input, and nothing else changes."""
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import _data_dir
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.execute import execute
+from autograder.kernel_pool import ForkServer
+from autograder.sandbox import Sandbox
+
+CELLS = ["import time\ntime.sleep(0.3)\nprint('slept')",
+         "from IPython.display import display, HTML\ndisplay(HTML('<b>shown</b>'))\n6 * 7",
+         "1 / 0"]
+
+
+def notebook():
+    return new_notebook(cells=[new_code_cell(source) for source in CELLS])
+
+
+async def _run(forked: bool):
+    sandbox = Sandbox(slot=0, data_dir=Path(_data_dir()))
+    if not forked:
+        return await execute(notebook(), sandbox, Path(tempfile.mkdtemp(prefix="pdl-test-kernel-")),
+                             cell_timeout=30, total_timeout=90)
+    server = ForkServer(sandbox, [])
+    await server.start()
+    try:
+        return await execute(notebook(), sandbox, server=server, cell_timeout=30, total_timeout=90)
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["launched", "forked"])
+def test_outputs_and_timing_without_busy_or_execute_input(forked: bool):
+    if not Sandbox.available() or (forked and os.geteuid() != 0):
+        pytest.skip("needs bubblewrap (and root for the fork server)")
+    execution = asyncio.run(_run(forked))
+    assert execution.error is None, execution.message
+    slept, shown, error = execution.cells
+    assert [o["text"] for o in slept.outputs] == ["slept\n"]
+    assert shown.outputs[0]["data"]["text/html"] == "<b>shown</b>"
+    assert shown.outputs[1]["output_type"] == "execute_result" and shown.outputs[1]["data"]["text/plain"] == "42"
+    assert error.outputs[0]["ename"] == "ZeroDivisionError"
+    assert [c.execution_count for c in execution.cells] == [1, 2, 3]
+    for cell in execution.cells:
+        timing = cell.metadata["execution"]
+        # nbclient records every busy and execute_input it receives: there were none
+        assert "iopub.status.busy" not in timing and "iopub.execute_input" not in timing, timing
+        assert {"shell.execute_reply.started", "shell.execute_reply", "iopub.status.idle"} <= set(timing)
+    # the cells' own time, from the kernel's stamps: the sleep and a little more
+    assert 0.3 <= execution.compute_seconds < 0.3 + 5.0, execution.compute_seconds
