@@ -188,7 +188,8 @@ def kernel_config() -> dict[str, dict[str, Any]]:
     one as a traitlets Config (parsing the command line is a third of its start-up)."""
     setup = "; ".join(f"__import__({m!r}).{m.split('.', 1)[1]}.install()" for m in KERNEL_SETUP)
     return {"HistoryManager": {"enabled": False},
-            "IPKernelApp": {"exec_lines": [setup], "kernel_class": GRADING_KERNEL}}
+            "IPKernelApp": {"exec_lines": [setup], "kernel_class": GRADING_KERNEL,
+                            "outstream_class": GRADING_KERNEL.rsplit(".", 1)[0] + ".GradingOutStream"}}
 
 
 class SandboxedKernelManager(LeanKernelManager):

@@ -1,4 +1,5 @@
-"""The grading kernel publishes no busy status and no execute_input, and nothing else changes."""
+"""The grading kernel publishes no busy status and no execute_input, flushes only what is there,
+and nothing else changes: outputs, their order, C-level output, errors, counts."""
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,10 @@ from autograder.sandbox import Sandbox
 
 CELLS = ["import time\ntime.sleep(0.3)\nprint('slept')",
          "from IPython.display import display, HTML\ndisplay(HTML('<b>shown</b>'))\n6 * 7",
-         "1 / 0"]
+         "1 / 0",
+         # order kept around a display; the C level (fd 1) still captured
+         "import os, sys\nprint('before')\ndisplay(HTML('<i>between</i>'))\nprint('after', flush=True)\n"
+         "os.write(1, b'from C\\n')\ntime.sleep(0.2)\nprint(type(get_ipython().kernel).__name__, type(sys.stdout).__name__)"]
 
 
 def notebook():
@@ -42,12 +46,16 @@ def test_outputs_and_timing_without_busy_or_execute_input(forked: bool):
         pytest.skip("needs bubblewrap (and root for the fork server)")
     execution = asyncio.run(_run(forked))
     assert execution.error is None, execution.message
-    slept, shown, error = execution.cells
+    slept, shown, error, ordered = execution.cells
     assert [o["text"] for o in slept.outputs] == ["slept\n"]
     assert shown.outputs[0]["data"]["text/html"] == "<b>shown</b>"
     assert shown.outputs[1]["output_type"] == "execute_result" and shown.outputs[1]["data"]["text/plain"] == "42"
     assert error.outputs[0]["ename"] == "ZeroDivisionError"
-    assert [c.execution_count for c in execution.cells] == [1, 2, 3]
+    kinds = [(o["output_type"], o.get("text") or o["data"]["text/html"]) for o in ordered.outputs]
+    assert kinds[:2] == [("stream", "before\n"), ("display_data", "<i>between</i>")], kinds
+    assert {kind for kind, _ in kinds[2:]} == {"stream"}
+    assert "".join(text for _, text in kinds[2:]) == "after\nfrom C\nGradingKernel GradingOutStream\n", kinds
+    assert [c.execution_count for c in execution.cells] == [1, 2, 3, 4]
     for cell in execution.cells:
         timing = cell.metadata["execution"]
         # nbclient records every busy and execute_input it receives: there were none
