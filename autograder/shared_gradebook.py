@@ -20,6 +20,7 @@ from nbformat import NotebookNode
 from nbgrader.api import BaseCell, Comment, Grade, Gradebook, MissingEntry
 from nbgrader.preprocessors import GetGrades, OverwriteCells, OverwriteKernelspec, SaveAutoGrades
 from sqlalchemy import text
+from sqlalchemy.orm import undefer
 
 from .course import COURSE_ID, ensure_alembic_on_path
 
@@ -148,14 +149,17 @@ class SubmissionRows:
 
     They ask for each cell's grade and comment row one query at a time, and SaveAutoGrades
     commits after every cell (~2 ms each, 20 per notebook). Here the rows come in two
-    queries, and ``db.commit`` is left to the caller, which commits the notebook once.
+    queries (with the grades' max scores for GetGrades), and ``db.commit`` is left to the
+    caller, which commits the notebook once.
     """
 
-    def __init__(self, gb: Gradebook, notebook: str, assignment: str, student: str):
+    def __init__(self, gb: Gradebook, notebook: str, assignment: str, student: str, max_scores: bool = False):
         self.key = (notebook, assignment, student)
         self.notebook = gb.find_submission_notebook(notebook, assignment, student)
-        self.grades = dict(gb.db.query(BaseCell.name, Grade).join(Grade, Grade.cell_id == BaseCell.id)
-                           .filter(Grade.notebook_id == self.notebook.id).all())
+        grades = gb.db.query(BaseCell.name, Grade).join(Grade, Grade.cell_id == BaseCell.id)
+        if max_scores:  # GetGrades reads each grade's max_score, a deferred column: one query per cell
+            grades = grades.options(undefer(Grade.max_score))
+        self.grades = dict(grades.filter(Grade.notebook_id == self.notebook.id).all())
         self.comments = dict(gb.db.query(BaseCell.name, Comment).join(Comment, Comment.cell_id == BaseCell.id)
                              .filter(Comment.notebook_id == self.notebook.id).all())
         self.db = self
@@ -199,7 +203,7 @@ class SharedGetGrades(GetGrades):
         gb.db.rollback()  # end any earlier read: see what the writer has committed since
         self.student_id = resources["nbgrader"]["student"]
         self.db_url = resources["nbgrader"]["db_url"]
-        self.gradebook = SubmissionRows(gb, self.notebook_id, self.assignment_id, self.student_id)
+        self.gradebook = SubmissionRows(gb, self.notebook_id, self.assignment_id, self.student_id, max_scores=True)
         nb, resources = super(GetGrades, self).preprocess(nb, resources)
         notebook = self.gradebook.notebook
         penalty = notebook.late_submission_penalty or 0
