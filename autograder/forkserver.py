@@ -11,7 +11,8 @@ never runs student code. Each child, before any student code runs:
      included) and sets no_new_privs; the parent is root and undumpable, so the child
      can neither signal, trace nor read it;
   4. reseeds `random` and NumPy's legacy generator, as a fresh process would be;
-  5. starts an ipykernel on the connection file the grader wrote, with the grader's settings.
+  5. starts the grader's kernel app (an IPKernelApp) on the connection file the grader wrote,
+     with the grader's settings.
 
 Protocol: JSON lines on stdin (requests) and stdout (replies and exit notices). Stdlib
 only until the preload, because it runs from the sandbox's read-only course mount.
@@ -87,10 +88,12 @@ def run_kernel(request: dict, go_fd: int) -> None:
         if go != b"go":
             os._exit(3)
         enter_child_sandbox(request["home"], int(request["uid"]), int(request["home_size"]))
-        from ipykernel.kernelapp import IPKernelApp
         from traitlets.config import Config
 
-        class ConfiguredKernelApp(IPKernelApp):
+        module, name = request["app"].rsplit(".", 1)
+        app_class = getattr(importlib.import_module(module), name)  # an IPKernelApp (preloaded)
+
+        class ConfiguredKernelApp(app_class):  # type: ignore[misc,valid-type]
             def parse_command_line(self, argv: object = None) -> None:
                 pass  # no command line: the settings come as a Config (parsing costs ~15 ms a kernel)
 

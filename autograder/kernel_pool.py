@@ -29,7 +29,7 @@ from nbformat import NotebookNode
 
 from .cgroups import Cgroup
 from .kernel_manager import LeanKernelManager
-from .sandbox import FORKSERVER, GiB, WORK, Sandbox, SandboxedKernelManager, kernel_config
+from .sandbox import FORKSERVER, GRADING_KERNEL_APP, GiB, WORK, Sandbox, SandboxedKernelManager, kernel_config
 
 START_TIMEOUT = 180  # preloading torch on a busy machine
 SERVER_MEMORY = 4 * GiB  # the fork server itself: Python, numpy, torch; no student code
@@ -250,6 +250,7 @@ class ForkServer:
     async def fork(self, connection_file: str, job_dir: Path, cgroup: Cgroup) -> ForkedKernel:
         """A new kernel process, in ``cgroup`` before it runs anything of the student's."""
         reply = await self._request({"op": "fork", "connection_file": connection_file, "config": kernel_config(),
+                                     "app": GRADING_KERNEL_APP,
                                      "log": str(job_dir / "kernel.log"),
                                      "home": WORK, "uid": self.sandbox.uid, "home_size": self.sandbox.limits.work_size})
         ns_pid = reply["pid"]

@@ -178,18 +178,17 @@ class Sandbox:
 
 # pdl modules whose install() every kernel runs at start: the output cap and the transform memo
 KERNEL_SETUP = ("pdl.outcap", "pdl.transform_memo")
-GRADING_KERNEL = "pdl.grading_kernel.GradingKernel"
+# the kernel application: ipykernel's, doing only the I/O work whose result the grader reads
+GRADING_KERNEL_APP = "pdl.grading_kernel.GradingKernelApp"
 
 
 def kernel_config() -> dict[str, dict[str, Any]]:
     """Every kernel's settings beyond its connection file: no history file, KERNEL_SETUP installed
-    (in one exec line: each costs a run_cell), the kernel class that publishes only what the grader
-    reads (pdl/grading_kernel.py). A launched kernel gets them as command-line options, a forked
-    one as a traitlets Config (parsing the command line is a third of its start-up)."""
+    (in one exec line: each costs a run_cell). A launched kernel gets them as command-line options,
+    a forked one as a traitlets Config (parsing the command line is a third of its start-up).
+    Either way the kernel is GRADING_KERNEL_APP's (pdl/grading_kernel.py)."""
     setup = "; ".join(f"__import__({m!r}).{m.split('.', 1)[1]}.install()" for m in KERNEL_SETUP)
-    return {"HistoryManager": {"enabled": False},
-            "IPKernelApp": {"exec_lines": [setup], "kernel_class": GRADING_KERNEL,
-                            "outstream_class": GRADING_KERNEL.rsplit(".", 1)[0] + ".GradingOutStream"}}
+    return {"HistoryManager": {"enabled": False}, "IPKernelApp": {"exec_lines": [setup]}}
 
 
 class SandboxedKernelManager(LeanKernelManager):
@@ -217,8 +216,10 @@ class SandboxedKernelManager(LeanKernelManager):
         return result
 
     def kernel_args(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernel's command line before sandboxing: kernel_config() as traitlets options."""
-        cmd = super().format_kernel_cmd(extra_arguments)
+        """The kernel's command line before sandboxing: GRADING_KERNEL_APP's module with kernel_config()
+        as traitlets options (the kernelspec's command would start ipykernel's own app)."""
+        cmd = [sys.executable, "-m", GRADING_KERNEL_APP.rsplit(".", 1)[0], "-f", self.connection_file,
+               *(extra_arguments or [])]
         return cmd + [f"--{section}.{name}={item}" for section, values in kernel_config().items()
                       for name, value in values.items() for item in (value if isinstance(value, list) else [value])]
 

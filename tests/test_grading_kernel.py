@@ -20,7 +20,10 @@ CELLS = ["import time\ntime.sleep(0.3)\nprint('slept')",
          "1 / 0",
          # order kept around a display; the C level (fd 1) still captured
          "import os, sys\nprint('before')\ndisplay(HTML('<i>between</i>'))\nprint('after', flush=True)\n"
-         "os.write(1, b'from C\\n')\ntime.sleep(0.2)\nprint(type(get_ipython().kernel).__name__, type(sys.stdout).__name__)"]
+         "os.write(1, b'from C\\n')\ntime.sleep(0.2)\nprint(type(get_ipython().kernel).__name__, type(sys.stdout).__name__)",
+         # no shell channel thread (subshells): the shell socket is read on the main thread
+         "import threading\nfrom ipykernel.thread import SHELL_CHANNEL_THREAD_NAME\n"
+         "print(sorted(t.name for t in threading.enumerate() if t.name == SHELL_CHANNEL_THREAD_NAME))"]
 
 
 def notebook():
@@ -46,7 +49,7 @@ def test_outputs_and_timing_without_busy_or_execute_input(forked: bool):
         pytest.skip("needs bubblewrap (and root for the fork server)")
     execution = asyncio.run(_run(forked))
     assert execution.error is None, execution.message
-    slept, shown, error, ordered = execution.cells
+    slept, shown, error, ordered, threads = execution.cells
     assert [o["text"] for o in slept.outputs] == ["slept\n"]
     assert shown.outputs[0]["data"]["text/html"] == "<b>shown</b>"
     assert shown.outputs[1]["output_type"] == "execute_result" and shown.outputs[1]["data"]["text/plain"] == "42"
@@ -55,7 +58,8 @@ def test_outputs_and_timing_without_busy_or_execute_input(forked: bool):
     assert kinds[:2] == [("stream", "before\n"), ("display_data", "<i>between</i>")], kinds
     assert {kind for kind, _ in kinds[2:]} == {"stream"}
     assert "".join(text for _, text in kinds[2:]) == "after\nfrom C\nGradingKernel GradingOutStream\n", kinds
-    assert [c.execution_count for c in execution.cells] == [1, 2, 3, 4]
+    assert [o["text"] for o in threads.outputs] == ["[]\n"]
+    assert [c.execution_count for c in execution.cells] == [1, 2, 3, 4, 5]
     for cell in execution.cells:
         timing = cell.metadata["execution"]
         # nbclient records every busy and execute_input it receives: there were none
