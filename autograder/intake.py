@@ -69,8 +69,10 @@ def read_notebook(path: Path) -> tuple[str, str, nbformat.NotebookNode | None, s
     if not isinstance(raw, dict) or "nbformat" not in raw:
         return "invalid_notebook", f"{path.name} is JSON but not a Jupyter notebook", None, digest
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
+        invalid: dict[str, Exception] = {}  # reads validates (once) and reports here instead of raising
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4, capture_validation_error=invalid)
+        if invalid:
+            raise invalid["ValidationError"]
     except Exception as exc:  # noqa: BLE001 (nbformat raises many kinds)
         return "invalid_notebook", f"{path.name} is not a valid notebook: {str(exc)[:300]}", None, digest
     if raw.get("nbformat", 4) < 4:
