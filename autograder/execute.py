@@ -14,7 +14,7 @@ import json
 import shutil
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,10 +63,12 @@ class CappedClient(NotebookClient):
         self.timed_out: list[int] = []  # indices of cells that hit the cell timeout
 
     async def _async_poll_for_reply(self, msg_id: str, cell: NotebookNode, *args: Any, **kwargs: Any) -> dict:
+        sent = datetime.now(timezone.utc).isoformat()  # nbclient calls this right after sending the request
         reply = await super()._async_poll_for_reply(msg_id, cell, *args, **kwargs)
-        started = (reply.get("metadata") or {}).get("started")
-        if self.record_timing and started:  # the kernel publishes no execute_input (pdl/grading_kernel.py)
-            cell["metadata"]["execution"]["shell.execute_reply.started"] = str(started)
+        if self.record_timing:  # the kernel publishes no execute_input (pdl/grading_kernel.py): its reply
+            # says when the cell started; nbclient's stand-in reply for a timed-out cell does not
+            started = (reply.get("metadata") or {}).get("started")
+            cell["metadata"]["execution"]["shell.execute_reply.started"] = str(started or sent)
         return reply
 
     async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None):
@@ -171,7 +173,8 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None =
 
 def compute_seconds(cells: list[NotebookNode]) -> float:
     """Summed time of the cells in the kernel: from the start of each execute request to its reply,
-    both stamped by the kernel (the reply's metadata and header, kept by record_timing)."""
+    both stamped by the kernel (the reply's metadata and header, kept by record_timing); for a cell
+    that timed out, from when the grader sent the request to nbclient's stand-in reply."""
     total = 0.0
     for cell in cells:
         timing = cell.get("metadata", {}).get("execution", {})

@@ -1,5 +1,6 @@
-"""The grading kernel publishes no busy status and no execute_input, flushes only what is there,
-and nothing else changes: outputs, their order, C-level output, errors, counts."""
+"""The grading kernel publishes no busy status and no execute_input and has no subshell thread,
+and nothing a notebook shows changes: outputs, their order, C-level output (also as a cell's
+last act), top-level await, errors, counts."""
 from __future__ import annotations
 
 import asyncio
@@ -15,15 +16,19 @@ from autograder.execute import execute
 from autograder.kernel_pool import ForkServer
 from autograder.sandbox import Sandbox
 
+TAILS = 20  # cells whose last act is C-level output: the watcher thread must pass it on before "idle"
 CELLS = ["import time\ntime.sleep(0.3)\nprint('slept')",
          "from IPython.display import display, HTML\ndisplay(HTML('<b>shown</b>'))\n6 * 7",
          "1 / 0",
          # order kept around a display; the C level (fd 1) still captured
          "import os, sys\nprint('before')\ndisplay(HTML('<i>between</i>'))\nprint('after', flush=True)\n"
-         "os.write(1, b'from C\\n')\ntime.sleep(0.2)\nprint(type(get_ipython().kernel).__name__, type(sys.stdout).__name__)",
+         "os.write(1, b'from C\\n')\ntime.sleep(0.2)\nprint(type(get_ipython().kernel).__name__)",
          # no shell channel thread (subshells): the shell socket is read on the main thread
          "import threading\nfrom ipykernel.thread import SHELL_CHANNEL_THREAD_NAME\n"
-         "print(sorted(t.name for t in threading.enumerate() if t.name == SHELL_CHANNEL_THREAD_NAME))"]
+         "print(sorted(t.name for t in threading.enumerate() if t.name == SHELL_CHANNEL_THREAD_NAME))",
+         # ipykernel's runner for top-level await asks for the shell channel thread's parent
+         "import asyncio\nawait asyncio.sleep(0.01)\nprint('awaited')",
+         *[f"os.write(1, b'tail {i}\\n')" for i in range(TAILS)]]
 
 
 def notebook():
@@ -43,13 +48,17 @@ async def _run(forked: bool):
         await server.close()
 
 
+def texts(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
+
+
 @pytest.mark.parametrize("forked", [False, True], ids=["launched", "forked"])
 def test_outputs_and_timing_without_busy_or_execute_input(forked: bool):
     if not Sandbox.available() or (forked and os.geteuid() != 0):
         pytest.skip("needs bubblewrap (and root for the fork server)")
     execution = asyncio.run(_run(forked))
     assert execution.error is None, execution.message
-    slept, shown, error, ordered, threads = execution.cells
+    slept, shown, error, ordered, threads, awaited, *tails = execution.cells
     assert [o["text"] for o in slept.outputs] == ["slept\n"]
     assert shown.outputs[0]["data"]["text/html"] == "<b>shown</b>"
     assert shown.outputs[1]["output_type"] == "execute_result" and shown.outputs[1]["data"]["text/plain"] == "42"
@@ -57,13 +66,15 @@ def test_outputs_and_timing_without_busy_or_execute_input(forked: bool):
     kinds = [(o["output_type"], o.get("text") or o["data"]["text/html"]) for o in ordered.outputs]
     assert kinds[:2] == [("stream", "before\n"), ("display_data", "<i>between</i>")], kinds
     assert {kind for kind, _ in kinds[2:]} == {"stream"}
-    assert "".join(text for _, text in kinds[2:]) == "after\nfrom C\nGradingKernel GradingOutStream\n", kinds
-    assert [o["text"] for o in threads.outputs] == ["[]\n"]
-    assert [c.execution_count for c in execution.cells] == [1, 2, 3, 4, 5]
+    assert "".join(text for _, text in kinds[2:]) == "after\nfrom C\nGradingKernel\n", kinds
+    assert texts(threads) == "[]\n"
+    assert texts(awaited) == "awaited\n"
+    assert [texts(cell) for cell in tails] == [f"tail {i}\n" for i in range(TAILS)]
+    assert [c.execution_count for c in execution.cells] == list(range(1, len(CELLS) + 1))
     for cell in execution.cells:
         timing = cell.metadata["execution"]
         # nbclient records every busy and execute_input it receives: there were none
         assert "iopub.status.busy" not in timing and "iopub.execute_input" not in timing, timing
         assert {"shell.execute_reply.started", "shell.execute_reply", "iopub.status.idle"} <= set(timing)
-    # the cells' own time, from the kernel's stamps: the sleep and a little more
-    assert 0.3 <= execution.compute_seconds < 0.3 + 5.0, execution.compute_seconds
+    # the cells' own time, from the kernel's stamps: the sleeps and a little more
+    assert 0.5 <= execution.compute_seconds < 0.5 + 5.0, execution.compute_seconds
