@@ -30,7 +30,7 @@ from .plans import is_test_cell, plan_assignment
 from .recorder import Recorder
 from .restore import changes, restore
 from .results import ResultStore, result_key
-from .sandbox import GRADING_KERNEL_APP, KERNEL_SETUP
+from .sandbox import GRADING_KERNEL_MODULE, KERNEL_SETUP
 from .verdicts import CellVerdict, TestPlan, judge, verdict_outputs
 
 GRADED_STATUSES = {"ok", "wrong_name"}
@@ -239,7 +239,7 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
     if not submissions_path.exists():
         raise GradeError(f"no submissions at {submissions_path}")
     options.preload = preload_modules([nbformat.read(release.source_notebook(root, name), as_version=4)],
-                                      ["pdl.probe", *KERNEL_SETUP, GRADING_KERNEL_APP.rsplit(".", 1)[0]])
+                                      ["pdl.probe", *KERNEL_SETUP, GRADING_KERNEL_MODULE])
     recorder = Recorder()  # first: it forks
     prestart = getattr(runner, "prestart", None)
     options.prestarted = prestart(options) if prestart is not None else None

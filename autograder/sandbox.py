@@ -180,6 +180,7 @@ class Sandbox:
 KERNEL_SETUP = ("pdl.outcap", "pdl.transform_memo")
 # the kernel application: ipykernel's, doing only the I/O work whose result the grader reads
 GRADING_KERNEL_APP = "pdl.grading_kernel.GradingKernelApp"
+GRADING_KERNEL_MODULE = GRADING_KERNEL_APP.rsplit(".", 1)[0]  # launched with -m, preloaded by fork servers
 
 
 def kernel_config() -> dict[str, dict[str, Any]]:
@@ -218,7 +219,7 @@ class SandboxedKernelManager(LeanKernelManager):
     def kernel_args(self, extra_arguments: list[str] | None = None) -> list[str]:
         """The kernel's command line before sandboxing: GRADING_KERNEL_APP's module with kernel_config()
         as traitlets options (the kernelspec's command would start ipykernel's own app)."""
-        cmd = [sys.executable, "-m", GRADING_KERNEL_APP.rsplit(".", 1)[0], "-f", self.connection_file,
+        cmd = [sys.executable, "-m", GRADING_KERNEL_MODULE, "-f", self.connection_file,
                *(extra_arguments or [])]
         return cmd + [f"--{section}.{name}={item}" for section, values in kernel_config().items()
                       for name, value in values.items() for item in (value if isinstance(value, list) else [value])]
