@@ -14,6 +14,10 @@ never runs student code. Each child, before any student code runs:
   5. starts the grader's kernel app (an IPKernelApp) on the connection file the grader wrote,
      with the grader's settings.
 
+The kernel app and its settings come once, in the hello message: where the app has a
+``prefork`` step (pdl.grading_kernel makes the IPython shell there), the server runs it
+after the preload, so that every child starts from its result.
+
 Protocol: JSON lines on stdin (requests) and stdout (replies and exit notices). Stdlib
 only until the preload, because it runs from the sandbox's read-only course mount.
 """
@@ -74,8 +78,9 @@ def enter_child_sandbox(home: str, uid: int, home_size: int) -> None:
         sys.modules["numpy"].random.seed()
 
 
-def run_kernel(request: dict, go_fd: int) -> None:
-    """The child: wait for the grader's go, enter the sandbox, become a kernel. Never returns."""
+def run_kernel(request: dict, app_class: type, config: object, go_fd: int) -> None:
+    """The child: wait for the grader's go, enter the sandbox, become a kernel (an ``app_class``
+    with ``config``, a traitlets Config). Never returns."""
     code = 1
     try:
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -88,16 +93,10 @@ def run_kernel(request: dict, go_fd: int) -> None:
         if go != b"go":
             os._exit(3)
         enter_child_sandbox(request["home"], int(request["uid"]), int(request["home_size"]))
-        from traitlets.config import Config
-
-        module, name = request["app"].rsplit(".", 1)
-        app_class = getattr(importlib.import_module(module), name)  # an IPKernelApp (preloaded)
-
         class ConfiguredKernelApp(app_class):  # type: ignore[misc,valid-type]
             def parse_command_line(self, argv: object = None) -> None:
                 pass  # no command line: the settings come as a Config (parsing costs ~15 ms a kernel)
 
-        config = Config(request["config"])
         config.IPKernelApp.connection_file = request["connection_file"]
         app = ConfiguredKernelApp.instance(config=config)
         app.initialize([])
@@ -125,6 +124,18 @@ def warm_caches() -> None:
         TransformerManager().transform_cell("x = 1\n")
     except Exception:  # noqa: BLE001 (only a cost)
         pass
+
+
+def prepare_app(hello: dict) -> tuple[type, object]:
+    """The kernel app class and its Config, from the hello message, after the app's prefork step."""
+    from traitlets.config import Config
+
+    module, name = hello["app"].rsplit(".", 1)
+    app_class = getattr(importlib.import_module(module), name)  # an IPKernelApp
+    prefork = getattr(app_class, "prefork", None)
+    if prefork is not None:
+        prefork(Config(hello["config"]))
+    return app_class, Config(hello["config"])
 
 
 def preload(modules: list[str]) -> list[str]:
@@ -163,6 +174,7 @@ def serve() -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
     failed = preload([*KERNEL_MODULES, *hello.get("preload", [])])
     warm_caches()
+    app_class, config = prepare_app(hello)
     # Keep the preloaded objects out of every child's garbage collections: a full collection
     # walks them all (~70 ms), writing to each page it touches, which the fork must then copy.
     gc.collect()
@@ -199,7 +211,7 @@ def serve() -> None:
                         signal.set_wakeup_fd(-1)
                         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                         os.close(write_end)
-                        run_kernel(request, read_end)
+                        run_kernel(request, app_class, config, read_end)
                     os.close(read_end)
                     children[pid] = write_end
                     reply({"op": "forked", "id": request["id"], "pid": pid})

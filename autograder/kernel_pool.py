@@ -166,7 +166,7 @@ class ForkServer:
             self.proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.PIPE,
                                                              stdout=asyncio.subprocess.PIPE, stderr=log,
                                                              start_new_session=True, limit=1 << 20)
-        self._send({"preload": self.preload})
+        self._send({"preload": self.preload, "app": GRADING_KERNEL_APP, "config": kernel_config()})
 
     async def ready(self) -> None:
         """Wait until the spawned server has imported everything and can fork."""
@@ -249,8 +249,7 @@ class ForkServer:
 
     async def fork(self, connection_file: str, job_dir: Path, cgroup: Cgroup) -> ForkedKernel:
         """A new kernel process, in ``cgroup`` before it runs anything of the student's."""
-        reply = await self._request({"op": "fork", "connection_file": connection_file, "config": kernel_config(),
-                                     "app": GRADING_KERNEL_APP,
+        reply = await self._request({"op": "fork", "connection_file": connection_file,
                                      "log": str(job_dir / "kernel.log"),
                                      "home": WORK, "uid": self.sandbox.uid, "home_size": self.sandbox.limits.work_size})
         ns_pid = reply["pid"]

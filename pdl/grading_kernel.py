@@ -14,6 +14,12 @@
 - No 0.5 ms nap before each execute_reply (ipykernel's way to let IOPub output leave first:
   nbclient waits for the "idle" status on IOPub after the reply anyway).
 
+A fork server also makes the kernel's IPython shell before it forks (``GradingKernelApp.prefork``):
+building one (magics, completer, formatters, prefilters) is a fifth of a forked kernel's start-up,
+and it is the same for every student, whose code has not run yet. Each forked kernel then takes
+over its own copy of that fresh shell. The kernel reads the grader's settings only, never an
+IPython config file (the grade must not depend on what a host has in its profile).
+
 Output streams are ipykernel's own: their flush waits for the IOPub thread, which is also
 what gives the thread that reads C-level output (fd 1 and 2) time to pass on what a cell
 wrote last. Outputs, errors and their order are as in ipykernel. The autograder forks this
@@ -28,10 +34,19 @@ from ipykernel.ipkernel import IPythonKernel
 from ipykernel.kernelapp import IPKernelApp
 from ipykernel.kernelbase import Kernel
 from traitlets import Float, Type
+from traitlets.config import Config
 
 
 class GradingKernel(IPythonKernel):
     _execute_sleep = Float(0.0).tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.shell.kernel is None:  # the shell came from prefork(): attach it as __init__ would have made it
+            self.shell.kernel = self
+            self.shell.parent = self
+            self.shell.profile_dir = self.profile_dir
+            self.shell.log = self.log
 
     @property
     def _supports_kernel_subshells(self) -> bool:
@@ -63,6 +78,17 @@ class GradingKernelApp(IPKernelApp):
     """IPKernelApp with ``GradingKernel`` and without ipykernel 7's shell channel thread."""
 
     kernel_class = Type(GradingKernel, klass=Kernel).tag(config=True)
+
+    @classmethod
+    def prefork(cls, config: Config) -> None:
+        """Make the shell that every kernel forked from this process takes over (a fork server calls
+        this once, before any fork, with the settings its kernels get). Nothing of a student's has run."""
+        kernel = cls.class_traits()["kernel_class"].default_value
+        shell_class = kernel.class_traits()["shell_class"].default_value
+        shell_class.instance(config=config, compiler_class=kernel.class_traits()["compiler_class"].default_value)
+
+    def load_config_file(self, *args: Any, **kwargs: Any) -> None:
+        pass  # the grader's settings only: no ipython_config.py or ipython_kernel_config.py of the host's
 
     def init_sockets(self) -> None:
         super().init_sockets()

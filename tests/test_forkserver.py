@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,11 @@ import sys
 shell = get_ipython()  # the grader's kernel settings arrived (as a Config, not a command line)
 facts["settings"] = [shell.history_manager.enabled, "transform_cell" in vars(shell),
                      getattr(sys.stdout.write, "_pdl_capped", False), type(shell.kernel).__name__]
+# the shell was made by the server before the fork (prefork): each kernel owns a fresh copy
+facts["shell"] = [shell.kernel.shell is shell, shell.parent is shell.kernel, shell.execution_count,
+                  shell.profile_dir.location, os.path.isdir(shell.profile_dir.location),
+                  "left_by_an_earlier_kernel" in globals(), sorted(k for k in shell.user_ns if not k.startswith("_"))]
+left_by_an_earlier_kernel = True
 print("FACTS", json.dumps(facts))
 '''
 
@@ -56,12 +62,16 @@ def test_each_forked_kernel_is_fresh_unprivileged_and_cannot_touch_the_server():
         server = ForkServer(sandbox, ["numpy"])
         await server.start()
         try:
-            return [facts(await execute(new_notebook(cells=[new_code_cell(PROBE)]), sandbox, server=server,
-                                        cell_timeout=30, total_timeout=60)) for _ in range(2)]
+            forked = [facts(await execute(new_notebook(cells=[new_code_cell(PROBE)]), sandbox, server=server,
+                                          cell_timeout=30, total_timeout=60)) for _ in range(2)]
         finally:
             await server.close()
+        launched = facts(await execute(new_notebook(cells=[new_code_cell(PROBE)]), sandbox,
+                                       Path(tempfile.mkdtemp(prefix="pdl-test-kernel-")), cell_timeout=30,
+                                       total_timeout=60))
+        return [*forked, launched]
 
-    first, second = asyncio.run(run())
+    first, second, launched = asyncio.run(run())
     for f in (first, second):
         assert f["uid"] == SANDBOX_UID_BASE and f["cwd"] == "/home/student"
         assert all(int(c, 16) == 0 for c in f["caps"]), f["caps"]  # no capabilities, bounding set empty
@@ -72,6 +82,15 @@ def test_each_forked_kernel_is_fresh_unprivileged_and_cannot_touch_the_server():
     assert "mine.txt" not in second["home"]  # a private home per kernel: nothing of the previous one
     # no history, KERNEL_SETUP installed, the kernel class that publishes only what the grader reads
     assert first["settings"] == second["settings"] == [False, True, True, "GradingKernel"]
+    # each kernel's shell is attached to it, counts from 1, and its namespace holds only what IPython
+    # puts there before a student's first cell: nothing that an earlier kernel of the slot defined
+    # (as in a launched kernel, which builds its shell itself)
+    for f in (first, second):
+        attached, parent, count, profile, exists, left, names = f["shell"]
+        assert attached and parent and left is False, f["shell"]
+        assert profile == "/home/student/.ipython/profile_default" and exists, f["shell"]
+        assert f["shell"] == launched["shell"], (f["shell"], launched["shell"])
+    assert "left_by_an_earlier_kernel" not in second["shell"][-1]
     assert first["random"] != second["random"]  # reseeded after the fork, as a fresh process is
     if first["cgroup"]:  # hosts with a memory cgroup: one per kernel
         assert first["cgroup"] != second["cgroup"]
