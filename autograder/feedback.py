@@ -53,8 +53,17 @@ class FeedbackExporter(HTMLExporter):
     JupyterLab cells tab stops: 45% of a render. The feedback template is the classic one,
     with no JupyterLab cells, so only the alt text is added, to the ``<img`` tags that the
     template writes. Highlighted code and rendered Markdown are cached by their input:
-    most cells are the same in every student's notebook.
+    most cells are the same in every student's notebook. Its preprocessors run on the copy
+    that ``Exporter.from_notebook_node`` makes, not on two more, and the notebook is not
+    normalized and validated again: it is the grader's graded notebook (a submission that
+    nbformat validated at intake, with outputs from nbclient and the verdicts; the tests
+    validate it), redacted (a fifth of a render).
     """
+
+    def _preprocess(self, nb: nbformat.NotebookNode, resources: dict[str, Any]) -> tuple[Any, Any]:
+        for preprocessor in self._preprocessors:
+            nb, resources = preprocessor(nb, resources)
+        return nb, resources
 
     def from_notebook_node(self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None,
                            **kw: Any) -> tuple[str, dict[str, Any]]:
@@ -100,8 +109,6 @@ def _exporter() -> FeedbackExporter:
     config.HTMLExporter.template_name = "feedback"
     config.HTMLExporter.extra_template_basedirs = [_TEMPLATES]
     config.HTMLExporter.extra_template_paths = [_CSS]  # the template inlines bootstrap.min.css
-    # validate once after the preprocessors, not after each one (a fifth of a render)
-    config.HTMLExporter.optimistic_validation = True
     return FeedbackExporter(config=config)
 
 

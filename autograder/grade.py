@@ -7,7 +7,6 @@ so a crash loses nothing and a rerun grades only what is missing.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import shutil
@@ -149,11 +148,13 @@ def prepare(root: Path, name: str, out: Path) -> Assignment:
 def make_job(assignment: Assignment, sub: Submission, options: Options) -> tuple[Job, NotebookNode, str]:
     """Restore the submission and replace its test cells by their kernel halves."""
     report = changes(sub.notebook, assignment.released)
-    restored = restore(copy.deepcopy(sub.notebook), assignment.db_url, assignment.name, assignment.name)
-    runnable = copy.deepcopy(restored)
-    for cell in runnable.cells:
-        if is_test_cell(cell):
-            cell.source = assignment.plans[cell.metadata.nbgrader["grade_id"]].kernel_source
+    # restore() may change the submission's notebook, which nothing reads after this, and returns a new one
+    restored = restore(sub.notebook, assignment.db_url, assignment.name, assignment.name)
+    # the cells to run: the restored ones, test cells replaced by new ones (never changed in place:
+    # the restored notebook is judged and shown; the runner works on its own copy of the job's)
+    cells = [NotebookNode({**cell, "source": assignment.plans[cell.metadata.nbgrader["grade_id"]].kernel_source})
+             if is_test_cell(cell) else cell for cell in restored.cells]
+    runnable = NotebookNode({**restored, "cells": cells})
     key = result_key(assignment.digest, sub.digest)
     job = Job(sub.student_id, key, runnable, options.cell_timeout, options.total_timeout)
     return job, restored, "; ".join(report)
@@ -183,8 +184,11 @@ def graded_notebook(restored: NotebookNode, execution: Execution, found: dict[st
     A failed verdict is an error output, so nbgrader's own scoring (SaveAutoGrades)
     gives the cell 0, and a passed one is plain stdout, which gets full points.
     """
-    nb = copy.deepcopy(restored)
-    for index, cell in enumerate(nb.cells):
+    # new cells whose changed fields are replaced, never changed in place: the rest is shared with ``restored``
+    nb = NotebookNode({**restored, "cells": []})
+    for index, cell in enumerate(restored.cells):
+        cell = NotebookNode(cell)
+        nb.cells.append(cell)
         if cell.cell_type != "code":
             continue
         cell.outputs = execution.cells[index].get("outputs", []) if index < len(execution.cells) else []
@@ -192,7 +196,8 @@ def graded_notebook(restored: NotebookNode, execution: Execution, found: dict[st
         if is_test_cell(cell):
             verdict = found[cell.metadata.nbgrader["grade_id"]]
             cell.outputs = verdict_outputs(verdict.passed, verdict.messages)
-            cell.metadata["pdl"] = {"public_messages": verdict.public_messages, "passed": verdict.passed}
+            cell.metadata = NotebookNode({**cell.metadata, "pdl": {"public_messages": verdict.public_messages,
+                                                                    "passed": verdict.passed}})
     return nb
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import nbformat
 import pytest
 from conftest import (cell_scores, exercise_path, pdl_grade, read_csv, read_nb, scores,
                       solved_student_version, write_class)
@@ -62,6 +63,14 @@ def test_feedback_has_no_hidden_tests(out):
     assert re.search(r"Score:\s*10(\.0)?\s*/\s*16", cy), "the score from the gradebook is shown"
     images = re.findall(r"<img [^>]*>", cy)
     assert images and all(" alt=" in tag for tag in images), images  # the plot, with alt text
+
+
+def test_graded_notebooks_are_valid(out):
+    """The feedback renders the graded notebook without validating it again (feedback.py): it must be valid."""
+    for student in ("ada", "bo", "cy"):
+        nb = nbformat.read(out / "autograded" / student / NAME / f"{NAME}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        assert any(cell.get("outputs") for cell in nb.cells)
 
 
 def test_rerun_reuses_results_and_gives_the_same_csv(out, tmp_path):
