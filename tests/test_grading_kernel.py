@@ -16,7 +16,13 @@ from autograder.execute import execute
 from autograder.kernel_pool import ForkServer
 from autograder.sandbox import Sandbox
 
-TAILS = 20  # cells whose last act is C-level output: the watcher thread must pass it on before "idle"
+# Cells whose last act is C-level output: ipykernel's watcher thread must pass it on before "idle".
+# It races with the cell's final flush, in stock ipykernel too: measured here (launched kernels), 5 runs
+# in ~160 with 20 such cells and 2 in 60 with 40 had a cell without its output: ~0.1% of cells. A grading kernel that skipped the
+# flush's round trip to the IOPub thread lost 12 of 60 (20%). With 40 cells and at most one miss allowed,
+# a kernel as good as ipykernel's fails this < 0.3% of the time, and one that loses 20% passes ~0.2%.
+TAILS = 40
+TAIL_MISSES_ALLOWED = 1
 CELLS = ["import time\ntime.sleep(0.3)\nprint('slept')",
          "from IPython.display import display, HTML\ndisplay(HTML('<b>shown</b>'))\n6 * 7",
          "1 / 0",
@@ -69,7 +75,9 @@ def test_outputs_and_timing_without_busy_or_execute_input(forked: bool):
     assert "".join(text for _, text in kinds[2:]) == "after\nfrom C\nGradingKernel\n", kinds
     assert texts(threads) == "[]\n"
     assert texts(awaited) == "awaited\n"
-    assert [texts(cell) for cell in tails] == [f"tail {i}\n" for i in range(TAILS)]
+    # a miss: a cell without its own line (late, in the next cell, or lost: stock ipykernel does both)
+    missed = [i for i, cell in enumerate(tails) if f"tail {i}\n" not in texts(cell)]
+    assert len(missed) <= TAIL_MISSES_ALLOWED, [texts(tails[i]) for i in missed]
     assert [c.execution_count for c in execution.cells] == list(range(1, len(CELLS) + 1))
     for cell in execution.cells:
         timing = cell.metadata["execution"]
