@@ -17,10 +17,11 @@ from autograder.kernel_pool import ForkServer
 from autograder.sandbox import Sandbox
 
 # Cells whose last act is C-level output: ipykernel's watcher thread must pass it on before "idle".
-# It races with the cell's final flush, in stock ipykernel too: measured here (launched kernels), 5 runs
-# in ~160 with 20 such cells and 2 in 60 with 40 had a cell without its output: ~0.1% of cells. A grading kernel that skipped the
-# flush's round trip to the IOPub thread lost 12 of 60 (20%). With 40 cells and at most one miss allowed,
-# a kernel as good as ipykernel's fails this < 0.3% of the time, and one that loses 20% passes ~0.2%.
+# It races with the cell's final flush, in stock ipykernel too: measured here (launched kernels),
+# 5 runs in ~160 with 20 such cells and 2 in 60 with 40 had a cell without its output: ~0.1% of
+# cells. A grading kernel that skipped the flush's round trip to the IOPub thread lost 12 of 60
+# (20%). With 40 cells and at most one miss allowed, a kernel as good as ipykernel's fails this
+# < 0.3% of the time, and one that loses 20% passes ~0.2%.
 TAILS = 40
 TAIL_MISSES_ALLOWED = 1
 CELLS = ["import time\ntime.sleep(0.3)\nprint('slept')",
