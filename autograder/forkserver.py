@@ -134,7 +134,13 @@ def prepare_app(hello: dict) -> tuple[type, object]:
     app_class = getattr(importlib.import_module(module), name)  # an IPKernelApp
     prefork = getattr(app_class, "prefork", None)
     if prefork is not None:
+        import threading
+
+        before = (threading.active_count(), sorted(os.listdir("/proc/self/fd")))
         prefork(Config(hello["config"]))
+        after = (threading.active_count(), sorted(os.listdir("/proc/self/fd")))
+        if after != before:  # a fork copies neither threads nor (after closerange) files usably
+            raise RuntimeError(f"the kernel app's prefork left threads or files open: {before} -> {after}")
     return app_class, Config(hello["config"])
 
 

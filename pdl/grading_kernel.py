@@ -39,6 +39,7 @@ from traitlets.config import Config
 
 class GradingKernel(IPythonKernel):
     _execute_sleep = Float(0.0).tag(config=True)
+    shell_preforked = False  # True where the shell was made by GradingKernelApp.prefork
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -47,6 +48,7 @@ class GradingKernel(IPythonKernel):
             self.shell.parent = self
             self.shell.profile_dir = self.profile_dir
             self.shell.log = self.log
+            self.shell_preforked = True
 
     @property
     def _supports_kernel_subshells(self) -> bool:
@@ -82,7 +84,9 @@ class GradingKernelApp(IPKernelApp):
     @classmethod
     def prefork(cls, config: Config) -> None:
         """Make the shell that every kernel forked from this process takes over (a fork server calls
-        this once, before any fork, with the settings its kernels get). Nothing of a student's has run."""
+        this once, before any fork, with the settings its kernels get). Nothing of a student's has run.
+        The classes are the defaults and ``config`` names no parents (kernel_config() is flat); with
+        history on, the shell would open its database and start a thread, which the server refuses."""
         kernel = cls.class_traits()["kernel_class"].default_value
         shell_class = kernel.class_traits()["shell_class"].default_value
         shell_class.instance(config=config, compiler_class=kernel.class_traits()["compiler_class"].default_value)

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 from conftest import ROOT, pdl_grade, scores, solution_path, solved_student_version, write_class
 from nbformat.v4 import new_code_cell
+from nbformat.validator import isvalid
 from nbgrader.api import Gradebook
 
 
@@ -186,6 +187,16 @@ def test_every_student_gets_a_row(attack):
     out, _ = attack
     assert set(scores(out)) >= {"honest", "reads_files", "tcp_out", "fork_bomb", "kills_parent", "ignores_interrupts"}
     assert scores(out)["honest"] == (FULL, 16.0, "graded")
+
+
+def test_every_student_gets_feedback_and_a_valid_graded_notebook(attack):
+    """Broken runs too (timeouts, dead kernels, capped output): the feedback renders them unvalidated."""
+    out, _ = attack
+    for student in scores(out):
+        assert (out / "feedback" / student / f"{NAME}.html").is_file(), student
+        graded = out / "autograded" / student / NAME / f"{NAME}.ipynb"
+        if graded.is_file():
+            assert isvalid(json.loads(graded.read_text())), student
 
 
 def test_cannot_read_hidden_tests_solutions_gradebook_or_other_students(attack):

@@ -40,9 +40,12 @@ shell = get_ipython()  # the grader's kernel settings arrived (as a Config, not 
 facts["settings"] = [shell.history_manager.enabled, "transform_cell" in vars(shell),
                      getattr(sys.stdout.write, "_pdl_capped", False), type(shell.kernel).__name__]
 # the shell was made by the server before the fork (prefork): each kernel owns a fresh copy
-facts["shell"] = [shell.kernel.shell is shell, shell.parent is shell.kernel, shell.execution_count,
-                  shell.profile_dir.location, os.path.isdir(shell.profile_dir.location),
+facts["shell"] = [shell.kernel.shell is shell, shell.parent is shell.kernel, shell.log is shell.kernel.log,
+                  shell.execution_count, shell.profile_dir.location, os.path.isdir(shell.profile_dir.location),
+                  shell.starting_dir, shell.home_dir, [str(d) for d in shell.user_ns["_dh"]],
+                  sys.modules["__main__"] is shell.user_module,
                   "left_by_an_earlier_kernel" in globals(), sorted(k for k in shell.user_ns if not k.startswith("_"))]
+facts["preforked"] = shell.kernel.shell_preforked
 left_by_an_earlier_kernel = True
 print("FACTS", json.dumps(facts))
 '''
@@ -86,11 +89,31 @@ def test_each_forked_kernel_is_fresh_unprivileged_and_cannot_touch_the_server():
     # puts there before a student's first cell: nothing that an earlier kernel of the slot defined
     # (as in a launched kernel, which builds its shell itself)
     for f in (first, second):
-        attached, parent, count, profile, exists, left, names = f["shell"]
-        assert attached and parent and left is False, f["shell"]
+        attached, parent, log, count, profile, exists, start, home, dh, main, left, names = f["shell"]
+        assert attached and parent and log and main and left is False, f["shell"]
         assert profile == "/home/student/.ipython/profile_default" and exists, f["shell"]
+        assert start == home == "/home/student" and dh == ["/home/student"], f["shell"]
         assert f["shell"] == launched["shell"], (f["shell"], launched["shell"])
+        assert f["preforked"] is True  # made once by the server (GradingKernelApp.prefork), not per kernel
+    assert launched["preforked"] is False
     assert "left_by_an_earlier_kernel" not in second["shell"][-1]
     assert first["random"] != second["random"]  # reseeded after the fork, as a fresh process is
     if first["cgroup"]:  # hosts with a memory cgroup: one per kernel
         assert first["cgroup"] != second["cgroup"]
+
+
+def test_a_prefork_that_leaves_threads_or_files_is_refused(tmp_path):
+    """With history on, IPython's shell would open its database and start a thread in the server:
+    every forked kernel would inherit them broken, so the server refuses (and the slot launches kernels)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, 'autograder'); import forkserver\n"
+            "forkserver.prepare_app({'app': 'pdl.grading_kernel.GradingKernelApp',\n"
+            "                        'config': {'HistoryManager': {'enabled': %s}}})\n")
+    for enabled, fails in (("False", False), ("True", True)):
+        proc = subprocess.run([sys.executable, "-c", code % enabled], cwd=Path(__file__).parents[1],
+                              env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+        assert (proc.returncode != 0) is fails, proc.stderr[-2000:]
+        if fails:
+            assert "prefork left threads or files open" in proc.stderr, proc.stderr[-2000:]
