@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -85,7 +87,7 @@ def test_each_forked_kernel_is_fresh_unprivileged_and_cannot_touch_the_server():
     assert "mine.txt" not in second["home"]  # a private home per kernel: nothing of the previous one
     # no history, KERNEL_SETUP installed, the kernel class that publishes only what the grader reads
     assert first["settings"] == second["settings"] == [False, True, True, "GradingKernel"]
-    # each kernel's shell is attached to it, counts from 1, and its namespace holds only what IPython
+    # each kernel's shell is attached to it, counts its cells, and its namespace holds only what IPython
     # puts there before a student's first cell: nothing that an earlier kernel of the slot defined
     # (as in a launched kernel, which builds its shell itself)
     for f in (first, second):
@@ -105,9 +107,6 @@ def test_each_forked_kernel_is_fresh_unprivileged_and_cannot_touch_the_server():
 def test_a_prefork_that_leaves_threads_or_files_is_refused(tmp_path):
     """With history on, IPython's shell would open its database and start a thread in the server:
     every forked kernel would inherit them broken, so the server refuses (and the slot launches kernels)."""
-    import subprocess
-    import sys
-
     code = ("import sys; sys.path.insert(0, 'autograder'); import forkserver\n"
             "forkserver.prepare_app({'app': 'pdl.grading_kernel.GradingKernelApp',\n"
             "                        'config': {'HistoryManager': {'enabled': %s}}})\n")
