@@ -40,7 +40,16 @@ def toc_chapters() -> list[str]:
     return re.findall(r"(?:root|file):\s*(book/[\w-]+)", (ROOT / "_toc.yml").read_text())
 
 
+def toc_front_matter() -> set[str]:
+    """The pages of the "Before you start" part (notation, doing the exercises): no exercise of their own."""
+    import yaml
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return {c["file"] for part in toc["parts"] if part["caption"] == "Before you start" for c in part["chapters"]}
+
+
 CHAPTERS = toc_chapters()
+FRONT_MATTER = toc_front_matter()
+PHONE, TABLET = {"width": 390, "height": 844}, {"width": 768, "height": 1024}
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +83,9 @@ def browser():
 
 
 @pytest.fixture()
-def page(browser, site):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=site)
+def page(browser, site, request):
+    viewport = getattr(request, "param", {"width": 1280, "height": 900})
+    context = browser.new_context(viewport=viewport, base_url=site)
     page = context.new_page()
     page.problems = []  # console errors, uncaught exceptions, failed requests
     page.on("console", lambda m: m.type == "error" and page.problems.append(f"console: {m.text}"))
@@ -135,7 +145,8 @@ def test_chapter(page, chapter):
     assert nb_link.count() == 1, f"{chapter}: no .ipynb download button"
     nb = _fetch_notebook(page, nb_link.get_attribute("href"))
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code and any(c.get("outputs") for c in code), f"{chapter}: the downloaded notebook has no outputs"
+    if chapter not in FRONT_MATTER:
+        assert code and any(c.get("outputs") for c in code), f"{chapter}: the downloaded notebook has no outputs"
 
     # ... and the MyST-Markdown source.
     md_link = page.locator("a.btn-download-source-button")
@@ -151,7 +162,7 @@ def test_chapter(page, chapter):
     # Exercise link(s): resolve to a valid student notebook (once the exercise is generated).
     hrefs = page.locator("article a[href*='exercises/']").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     local = [h for h in hrefs if not h.startswith("http")]
-    assert local, f"{chapter}: no link to an exercise"
+    assert local or chapter in FRONT_MATTER, f"{chapter}: no link to an exercise"
     for href in local:
         m = EXERCISE_HREF.search(href)
         assert m, f"{chapter}: unexpected exercise link {href}"
@@ -160,6 +171,12 @@ def test_chapter(page, chapter):
         ex = _fetch_notebook(page, href)
         text = nbformat.writes(ex)
         assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
+    # ... each with "Open in Colab" beside its download, to the same notebook in the repository.
+    for p in page.locator("article p.exercise-link").all():
+        download = p.locator("a[download]").get_attribute("href")
+        colab = p.locator("a.colab-link")
+        assert colab.count() == 1, f"{chapter}: exercise download without an Open in Colab link"
+        assert colab.get_attribute("href").endswith("/blob/main/" + download.removeprefix("../")), download
 
     assert page.problems == [], f"{chapter}: " + "\n".join(page.problems)
 
@@ -221,3 +238,77 @@ def test_no_change_rebuild_executes_nothing():
                             cwd=ROOT, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "notebooks executed: 0" in result.stdout, result.stdout[-3000:]  # how fast: see bench/ and the README
+
+
+def _visible(page, selector: str):
+    shown = [b for b in page.locator(selector).all() if b.is_visible()]
+    assert len(shown) == 1, f"expected one visible {selector}, found {len(shown)}"
+    return shown[0]
+
+
+@pytest.mark.parametrize("page", [PHONE, TABLET], ids=["390px", "768px"], indirect=True)
+def test_sidebars_open_on_narrow_screens(page):
+    """The chapter list and the in-page contents open from their header buttons (pydata-sphinx-theme#2451)."""
+    page.goto("book/regression.html", wait_until="load")
+    assert not page.locator("#pst-primary-sidebar a[href*='logistic_regression']").first.is_visible()
+
+    _visible(page, ".primary-toggle").click()
+    dialog = page.locator("#pst-primary-sidebar-modal")
+    dialog.locator("a[href*='gradient_descent']").first.wait_for(state="visible", timeout=5_000)
+    assert dialog.evaluate("d => d.open"), "the chapter list did not open"
+    chapters = dialog.locator("a.reference.internal").count()
+    assert chapters >= len(CHAPTERS) - 1, f"the chapter list shows {chapters} links"
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.querySelector('#pst-primary-sidebar-modal').open", timeout=5_000)
+
+    _visible(page, ".secondary-toggle").click()
+    contents = page.locator("#pst-secondary-sidebar-modal")
+    contents.locator("nav a").first.wait_for(state="visible", timeout=5_000)
+    assert contents.evaluate("d => d.open"), "the in-page contents did not open"
+    headings = page.locator("article h2").count()
+    assert contents.locator("nav a").count() >= headings > 0
+    # A link in it scrolls to its section.
+    target = contents.locator("nav a").nth(1)
+    anchor = target.get_attribute("href").split("#")[-1]
+    target.click()
+    page.wait_for_function(f"() => location.hash === '#{anchor}'", timeout=5_000)
+    assert page.problems == [], "\n".join(page.problems)
+
+
+def test_primary_toggle_collapses_the_sidebar_on_wide_screens(page):
+    page.goto("book/regression.html", wait_until="load")
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    _visible(page, ".primary-toggle").click()
+    page.wait_for_function("() => document.querySelector('#pst-primary-sidebar').classList"
+                           ".contains('pst-sidebar-hidden')", timeout=5_000)
+    assert not page.locator("#pst-primary-sidebar-modal").evaluate("d => d.open")
+
+
+@pytest.mark.parametrize("page", [PHONE], ids=["390px"], indirect=True)
+def test_wide_math_and_tables_show_that_they_scroll(page):
+    """At 390 px a wide equation or table scrolls in its own box, marked by a shadow on the side with more."""
+    seen = {"equation": 0, "table": 0}
+    for chapter in CHAPTERS:
+        page.goto(f"{chapter}.html", wait_until="load")
+        if page.locator("article .math").count():
+            _wait_for_math(page)
+        page.wait_for_timeout(100)  # the marker runs after typesetting
+        boxes = page.evaluate("""() => [...document.querySelectorAll(
+                'article mjx-container[display="true"], article .pst-scrollable-table-container')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1)
+            .map(e => ({kind: e.tagName === 'MJX-CONTAINER' ? 'equation' : 'table',
+                        marked: e.classList.contains('pdl-scrolls'),
+                        shadow: getComputedStyle(e).backgroundImage.includes('gradient'),
+                        overflow: getComputedStyle(e).overflowX}))""")
+        for box in boxes:
+            assert box["marked"] and box["shadow"] and box["overflow"] in ("auto", "scroll"), (chapter, box)
+            seen[box["kind"]] += 1
+        assert page.evaluate("() => document.scrollingElement.scrollWidth") <= PHONE["width"], \
+            f"{chapter}: the page itself scrolls sideways at 390 px"
+        marked = page.locator("article .pdl-scrolls")
+        if marked.count():
+            box = marked.first
+            box.evaluate("e => e.scrollBy(200, 0)")
+            assert box.evaluate("e => e.scrollLeft") > 0, f"{chapter}: a marked box does not scroll"
+    assert seen["equation"] > 0, "no wide equation at 390 px: the check would test nothing"

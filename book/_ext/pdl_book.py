@@ -4,11 +4,51 @@
   "Got invalid theme mode" to the browser console on every page.
 * Each page's ``<script>`` tags are de-duplicated. Jupyter Book 1 with sphinx-thebe 0.3 registers thebe's
   configuration twice, so the browser raises "Identifier 'THEBE_JS_URL' has already been declared".
+* ``_static/pdl_book.js`` and ``.css``: the sidebar buttons work on phones and tablets (an upstream bug,
+  named in the script) and wide equations and tables show that they scroll.
+* Every exercise download (``<p class="exercise-link">``) gets an "Open in Colab" link beside it, to the
+  student notebook in the repository (``repository.url`` and ``branch`` in ``_config.yml``).
 """
 from __future__ import annotations
 
+import html
+import re
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parent.parent / "_static"
+COLAB = "https://colab.research.google.com/github/"
+EXERCISE_LINK = re.compile(
+    r'(<p class="exercise-link">\s*<a href="\.\./(exercises/(ex\d\d_\w+)/\3\.ipynb)"[^>]*>.*?</a>)(\s*</p>)',
+    re.S)
+
+
+def _colab_url(app, path: str) -> str | None:
+    options = app.config.html_theme_options or {}
+    repo = (options.get("repository_url") or "").rstrip("/")
+    if not repo.startswith("https://github.com/"):
+        return None
+    branch = options.get("repository_branch") or "main"
+    return f"{COLAB}{repo.removeprefix('https://github.com/')}/blob/{branch}/{path}"
+
+
+def _exercise_colab_links(app, context) -> None:
+    body = context.get("body")
+    if not body or "exercise-link" not in body:
+        return
+
+    def add_colab(m: re.Match) -> str:
+        url = _colab_url(app, m[2])
+        if url is None:
+            return m[0]
+        link = (f' <a class="colab-link" href="{html.escape(url)}" target="_blank" rel="noopener">'
+                f'Open {m[3]} in Colab</a>')
+        return m[1] + link + m[4]
+
+    context["body"] = EXERCISE_LINK.sub(add_colab, body)
+
 
 def _page_fixes(app, pagename, templatename, context, doctree):
+    _exercise_colab_links(app, context)
     if not context.get("default_mode"):
         context["default_mode"] = "light"
     scripts = context.get("script_files")
@@ -24,6 +64,13 @@ def _page_fixes(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _add_static(app, config) -> None:
+    config.html_static_path.append(str(STATIC))
+
+
 def setup(app):
+    app.connect("config-inited", _add_static)
+    app.add_js_file("pdl_book.js")
+    app.add_css_file("pdl_book.css")
     app.connect("html-page-context", _page_fixes, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
