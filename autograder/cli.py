@@ -1,32 +1,76 @@
-"""pdl-grade: the instructor's command line. Thin: parse, then call one function per command."""
+"""pdl-grade: the instructor's command line. Thin: parse, then call one function per command.
+
+Errors an instructor can cause (a misspelt assignment, a path that is not there, a download
+in which nothing is a submission, an unreadable roster, missing course data, ...) are one line
+on stderr and exit code 2, before anything is written; ``--debug`` adds the traceback.
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import statistics
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
-from . import export, feedback, release
-from .course import find_root
+from pdl.data import DataError
+
+from . import export, feedback, lms_export, release
 from .backends.local import default_workers
+from .course import CourseError, check_assignment, find_root
 from .gpu import sandbox_devices
 from .grade import GradeError, Options, grade
-from .intake import IntakeError, read_roster
+from .intake import Intake, IntakeError, collect
+from .layouts import PatternError, compile_pattern
+from .lms_export import LmsError
+from .plans import plan_assignment
 from .results import ResultStore
+from .roster import Roster, RosterError, read_roster
 from .sandbox import Sandbox
+from .verdicts import AuthoringError
 
 console = Console(stderr=True)
+
+
+INSTRUCTOR_ERRORS = (CourseError, GradeError, IntakeError, release.ReleaseError, AuthoringError, RosterError,
+                     LmsError, PatternError)
+SETTINGS = "pdl-grade.json"  # in the output folder: the roster and late penalty that export reuses
+ROSTER_COPY = "roster.csv"
+SHOWN = 5
+
+
+class UsageError(RuntimeError):
+    """A command line that cannot work (an instructor error)."""
+
+
+def _error(message: str) -> None:
+    """One line, never wrapped, whatever the terminal's width; brackets in paths stay as they are."""
+    console.print(Text.assemble(("error: ", "bold red"), " ".join(message.split())), soft_wrap=True)
+
+
+def _warn(message: str) -> None:
+    console.print(Text.assemble(("warning: ", "yellow"), " ".join(message.split())), soft_wrap=True)
 
 
 def _data_dir() -> Path | None:
     from pdl import data
 
-    for path in data._candidates():
+    for path in data.candidates():
         if path.is_file():
             return path.parent
     return None
@@ -44,13 +88,102 @@ def _runner(backend: str, address: str | None):
 
 def cmd_release(args: argparse.Namespace) -> int:
     root = find_root(args.root)
+    for name in args.assignments:
+        check_assignment(root, name)
     for path in release.release(root, args.assignments or None):
         console.print(f"wrote {path.relative_to(root)}")
     return 0
 
 
-def _summary(batch: Any, unsafe: bool) -> None:
+def _output_folder(value: str) -> Path:
+    """--out as an absolute path (nbgrader's converter changes the working directory), checked before use."""
+    out = Path(value).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"cannot use --out {value}: {out} is a file, not a folder")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"cannot write to the output folder {out}: {parent} is a file, not a folder")
+            break
+    return out
+
+
+def _first_created(out: Path) -> Path | None:
+    """The outermost folder of ``out`` that does not exist yet: what to remove if the run fails."""
+    created = None
+    for folder in (out, *out.parents):
+        if folder.exists():
+            return created
+        created = folder
+    return created
+
+
+def _settings(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out / SETTINGS).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _roster(args: argparse.Namespace, out: Path | None) -> Roster | None:
+    """--roster, else the roster an earlier ``grade`` kept in the output folder."""
+    if args.roster:
+        return read_roster(Path(args.roster).expanduser().absolute())
+    if out is not None and _settings(out).get("roster") and (out / ROSTER_COPY).is_file():
+        return read_roster(out / ROSTER_COPY)
+    return None
+
+
+def _late_penalty(args: argparse.Namespace, out: Path) -> float | None:
+    return args.late_penalty if args.late_penalty is not None else _settings(out).get("late_penalty")
+
+
+def _remember(out: Path, roster: Roster | None, late_penalty: float | None) -> None:
+    """Keep the roster and late penalty in the output folder, so that a later ``export`` uses the same."""
+    settings = _settings(out)
+    if roster is not None:
+        if roster.path.resolve() != (out / ROSTER_COPY).resolve():
+            shutil.copyfile(roster.path, out / ROSTER_COPY)
+        settings["roster"] = roster.path.name
+    if late_penalty is not None:
+        settings["late_penalty"] = late_penalty
+    (out / SETTINGS).write_text(json.dumps(settings, indent=1))
+
+
+def _check_lms(args: argparse.Namespace, roster: Roster | None, assignments: list[str]) -> None:
+    if args.lms and roster is not None:
+        for assignment in assignments:
+            lms_export.check(args.lms, roster, assignment, args.lms_column)
+    if args.lms and roster is None:
+        raise UsageError(f"--lms {args.lms} needs the LMS's own class list as --roster "
+                         f"({'the gradebook export' if args.lms == 'canvas' else 'the grading worksheet'})")
+    if (args.lms_column or args.missing_as_zero) and not args.lms:
+        raise UsageError("--lms-column and --missing-as-zero go with --lms canvas or --lms moodle")
+
+
+def _write_grades(out: Path, db_url: str, results: list[dict], args: argparse.Namespace,
+                  roster: Roster | None) -> tuple[list[Path], list[dict]]:
+    """grades.csv, grades_long.csv and, with --lms, the LMS's import file."""
+    penalty = _late_penalty(args, out)
+    paths, summary = export.write(out, db_url, results, roster, penalty)
+    written = list(paths)
+    if args.lms and roster is not None:
+        for assignment in sorted({r["assignment"] for r in results}):
+            path, warnings = lms_export.write(args.lms, roster, summary, assignment, out, args.lms_column,
+                                              args.missing_as_zero)
+            written.append(path)
+            for warning in warnings:
+                _warn(warning)
+    return written, summary
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(items[:SHOWN]) + (f", +{len(items) - SHOWN} more" if len(items) > SHOWN else "")
+
+
+def _summary(batch: Any, unsafe: bool, summary: list[dict]) -> None:
     results = list(batch.results.values())
+    intake: Intake = batch.intake
     by_status: dict[str, int] = {}
     for r in results:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
@@ -58,8 +191,22 @@ def _summary(batch: Any, unsafe: bool) -> None:
     table = Table(title=f"{batch.assignment.name}: {len(results)} submissions")
     table.add_column("what")
     table.add_column("value", justify="right")
+    table.add_row("download", intake.layout)
     for status, count in sorted(by_status.items()):
         table.add_row(f"status {status}", str(count))
+    late = [s.student_id for s in intake.submissions if s.late]
+    known = sum(s.late is not None for s in intake.submissions)
+    table.add_row("late (the LMS's mark)", f"{len(late)} of {known}" if known else "not given by this LMS")
+    several = [s.student_id for s in intake.submissions if s.superseded]
+    if several:
+        table.add_row("several files: latest graded", f"{len(several)} ({_names(several)})")
+    if intake.unmatched:
+        table.add_row("not a submission (ignored)", f"{len(intake.unmatched)} ({_names(intake.unmatched)})")
+    if intake.not_in_roster:
+        table.add_row("not on the roster", f"{len(intake.not_in_roster)} ({_names(intake.not_in_roster)})")
+    pending = [r for r in summary if int(r["needs_manual_grading"] or 0)]
+    table.add_row("written answers to grade", f"{sum(int(r['needs_manual_grading']) for r in pending)} "
+                                              f"({len(pending)} students)")
     table.add_row("graded now / reused", f"{len(results) - batch.reused} / {batch.reused}")
     if scores:
         table.add_row("mean autograded score", f"{statistics.mean(scores):.2f}")
@@ -69,53 +216,72 @@ def _summary(batch: Any, unsafe: bool) -> None:
     table.add_row("GPU", ", ".join(batch.gpu_devices[:1] + [f"+{len(batch.gpu_devices) - 1} nodes"]) if batch.gpu_devices
                   else "none (CPU)")
     console.print(table)
+    if intake.unmatched:
+        _warn(f"{len(intake.unmatched)} entries of the download fit no submission layout ({intake.layout}) and "
+              f"were not graded: {_names(intake.unmatched)}")
+
+
+def _preflight(root: Path, args: argparse.Namespace) -> tuple[Path, Roster | None, Intake]:
+    """Every check that can fail on the instructor's input, before anything is written or started."""
+    check_assignment(root, args.assignment)
+    if args.late_penalty is not None and not 0 <= args.late_penalty < 1:
+        raise UsageError(f"--late-penalty {args.late_penalty:g} is not a fraction between 0 and 1 (0.1 takes 10% off)")
+    out = _output_folder(args.out)
+    roster = _roster(args, out)
+    _check_lms(args, roster, [args.assignment])
+    pattern = compile_pattern(args.id_pattern) if args.id_pattern else None
+    try:  # the hidden tests' setup runs here: data they cannot load stops the run now, with the loader's reason
+        plan_assignment(nbformat.read(release.source_notebook(root, args.assignment), as_version=4))
+    except DataError as exc:
+        raise UsageError(f"{args.assignment} needs the course data, which cannot be loaded: {exc}") from exc
+    intake = collect(Path(args.submissions).expanduser().absolute(), args.assignment, roster=roster, pattern=pattern)
+    return out, roster, intake
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
     root = find_root(args.root)
     if not args.unsafe_no_sandbox and not Sandbox.available():
-        console.print("[red]error:[/] bubblewrap (bwrap) is not installed, so student code cannot be sandboxed. "
-                      "Install it (apt-get install bubblewrap) or, at your own risk, pass --unsafe-no-sandbox.")
-        return 2
-    try:
-        roster = read_roster(Path(args.roster)) if args.roster else None
-    except (OSError, IntakeError) as exc:
-        console.print(f"[red]error:[/] cannot read the roster: {exc}")
-        return 2
+        raise UsageError("bubblewrap (bwrap) is not installed, so student code cannot be sandboxed. "
+                         "Install it (apt-get install bubblewrap) or, at your own risk, pass --unsafe-no-sandbox.")
+    out, roster, intake = _preflight(root, args)
     options = Options(workers=args.workers, cell_timeout=args.timeout, total_timeout=args.notebook_timeout,
                       sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory,
                       warm=not args.no_fork_server, threads=args.threads, data_dir=_data_dir(), roster=roster)
     options.gpu_devices = sandbox_devices(args.gpu)
+    created = _first_created(out)
     failures = 0
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                  TextColumn("failed: {task.fields[failed]}"), console=console,
-                  disable=args.quiet) as progress:
-        task = progress.add_task(f"grading {args.assignment}", total=None, rate="", failed=0)
+    try:
+        # transient: an error, or the summary, replaces the bar
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                      TextColumn("failed: {task.fields[failed]}"), console=console, transient=True,
+                      disable=args.quiet) as progress:
+            task = progress.add_task(f"grading {args.assignment}", total=None, rate="", failed=0)
 
-        def on_start(total: int, done: int) -> None:
-            progress.update(task, total=total, completed=done)
+            def on_start(total: int, done: int) -> None:
+                progress.update(task, total=total, completed=done)
 
-        def on_result(result: dict) -> None:
-            nonlocal failures
-            failures += result["status"] not in ("graded",)
-            elapsed = progress.tasks[0].elapsed or 1e-9
-            progress.update(task, advance=1, failed=failures,
-                            rate=f"{progress.tasks[0].completed / elapsed:.2f}/s")
+            def on_result(result: dict) -> None:
+                nonlocal failures
+                failures += result["status"] not in ("graded",)
+                elapsed = progress.tasks[0].elapsed or 1e-9
+                progress.update(task, advance=1, failed=failures,
+                                rate=f"{progress.tasks[0].completed / elapsed:.2f}/s")
 
-        try:
-            batch = grade(root, args.assignment, Path(args.submissions), Path(args.out), options,
-                          _runner(args.backend, args.address), on_result=on_result, on_start=on_start)
-        except (GradeError, IntakeError, release.ReleaseError) as exc:
-            console.print(f"[red]error:[/] {exc}")
-            return 2
-    out = Path(args.out)
-    export.write(out, batch.assignment.db_url, batch.results.values())
+            batch = grade(root, args.assignment, intake, out, options, _runner(args.backend, args.address),
+                          on_result=on_result, on_start=on_start)
+    except (*INSTRUCTOR_ERRORS, DataError, UsageError):
+        if created is not None:  # no half-made output folder
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+    _remember(out, roster, args.late_penalty)
+    written, summary = _write_grades(out, batch.assignment.db_url, list(batch.results.values()), args, roster)
     for error in batch.record_errors:
         console.print(f"[red]could not record[/] {error} (the result is stored: rerun to record it)")
     batch.gpu_devices = options.gpu_devices
-    _summary(batch, args.unsafe_no_sandbox)
-    console.print(f"wrote {out / 'grades.csv'}, {out / 'grades_long.csv'}, {out / 'gradebook.db'}, {out / 'feedback'}/")
+    _summary(batch, args.unsafe_no_sandbox, summary)
+    console.print(f"wrote {', '.join(str(p) for p in written)}, {out / 'gradebook.db'}, {out / 'feedback'}/",
+                  soft_wrap=True)
     return 0
 
 
@@ -132,48 +298,87 @@ def _stored_results(out: Path) -> list[dict]:
     return [r for _, r in latest.values()]
 
 
-def _gradebook_url(out: Path) -> str | None:
-    """The gradebook that ``grade`` wrote into ``out``, or None (after saying so)."""
+def _gradebook_url(value: str) -> tuple[Path, str]:
+    """The output folder and the gradebook that ``grade`` wrote into it."""
+    out = _output_folder(value)
     db = out / "gradebook.db"
     if not db.is_file():
-        console.print(f"[red]error:[/] no gradebook at {db}; run pdl-grade grade first")
-        return None
-    return f"sqlite:///{db}"
+        raise UsageError(f"no gradebook at {db}; run pdl-grade grade with --out {value} first")
+    return out, f"sqlite:///{db}"
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if (db_url := _gradebook_url(out)) is None:
-        return 2
-    for path in export.write(out, db_url, _stored_results(out)):
-        console.print(f"wrote {path}")
+    out, db_url = _gradebook_url(args.out)
+    if args.late_penalty is not None and not 0 <= args.late_penalty < 1:
+        raise UsageError(f"--late-penalty {args.late_penalty:g} is not a fraction between 0 and 1 (0.1 takes 10% off)")
+    roster = _roster(args, out)
+    results = _stored_results(out)
+    _check_lms(args, roster, sorted({r["assignment"] for r in results}))
+    written, summary = _write_grades(out, db_url, results, args, roster)
+    _remember(out, roster if args.roster else None, args.late_penalty)
+    for path in written:
+        console.print(f"wrote {path}", soft_wrap=True)
+    pending = [r["student_id"] for r in summary if int(r["needs_manual_grading"] or 0)]
+    if pending:
+        _warn(f"{len(pending)} students still have written answers to grade in formgrader "
+              f"(column needs_manual_grading): {_names(pending)}")
     return 0
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if (db_url := _gradebook_url(out)) is None:
-        return 2
+    out, db_url = _gradebook_url(args.out)
     for result in _stored_results(out):
         if args.student and result["student_id"] not in args.student:
             continue
-        console.print(f"wrote {feedback.write(out, db_url, result)}")
+        console.print(f"wrote {feedback.write(out, db_url, result)}", soft_wrap=True)
     return 0
 
 
+def _fraction(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (0.1 takes 10% off a late score)") from None
+
+
+def _lms_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--roster", help="the LMS's class list: a Canvas gradebook export, a Moodle grading worksheet, or "
+                                    "a CSV with student_id (one id per line also works). Every student on it gets a row "
+                                    "(missing when nothing was submitted); kept in --out for later exports")
+    p.add_argument("--lms", choices=lms_export.LMS_KINDS,
+                   help="also write grades_<lms>.csv: the --roster file with this assignment's grade filled, "
+                        "for the LMS's own import")
+    p.add_argument("--lms-column", metavar="NAME",
+                   help="the Canvas gradebook column to fill (default: the one whose header starts with the "
+                        "assignment's name)")
+    p.add_argument("--missing-as-zero", action="store_true",
+                   help="give students without a submission 0 in the LMS file (default: leave their grade empty)")
+    p.add_argument("--late-penalty", type=_fraction, default=None, metavar="FRACTION",
+                   help="scale the score of a submission the LMS marks late by (1 - FRACTION); default: no penalty")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pdl-grade", description="Release and grade the course's nbgrader assignments.")
-    p.add_argument("--root", type=Path, default=None, help="course root (default: found from the current folder)")
+    common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
+    common.add_argument("--root", type=Path, default=argparse.SUPPRESS,
+                        help="course root (default: found from the current folder, else pdl-grade's own checkout)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error")
+    p = argparse.ArgumentParser(prog="pdl-grade", description="Release and grade the course's nbgrader assignments.",
+                                parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("release", help="generate student versions in exercises/ from solutions/")
+    r = sub.add_parser("release", help="generate student versions in exercises/ from solutions/", parents=[common])
     r.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     r.set_defaults(func=cmd_release)
 
-    g = sub.add_parser("grade", help="grade a class of submissions in sandboxes")
+    g = sub.add_parser("grade", help="grade a class of submissions in sandboxes", parents=[common])
     g.add_argument("assignment")
-    g.add_argument("submissions", help="folder (one sub-folder per student, or nbgrader's submitted/) or .zip")
+    g.add_argument("submissions", help="the LMS's download as it comes (Canvas, Moodle, Blackboard; folder or .zip), "
+                                       "nbgrader's submitted/, or a folder with one sub-folder per student")
     g.add_argument("--out", required=True, help="output folder: gradebook, CSVs, feedback, results")
+    g.add_argument("--id-pattern", metavar="REGEX",
+                   help="for another LMS: a regular expression with a (?P<student_id>...) group, searched in each "
+                        "file's path (optional groups: name, timestamp, late), as nbgrader's zip_collect")
     g.add_argument("--workers", type=int, default=default_workers(),
                    help="kernels at a time (default: one more than the cores, %(default)s here; local backend; "
                         "on Ray each node runs one per CPU it offers)")
@@ -187,18 +392,20 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--gpu", choices=["auto", "off"], default="auto", help="use a GPU when there is one")
     g.add_argument("--backend", choices=["local", "ray"], default="local")
     g.add_argument("--address", default=None, help="Ray cluster address (with --backend ray)")
-    g.add_argument("--roster", help="student ids (one per line, or a CSV with student_id): absent ones get 'missing'")
+    _lms_options(g)
     g.add_argument("--no-fork-server", action="store_true",
                    help="start every kernel from scratch instead of forking it from a warm server (slower)")
     g.add_argument("--unsafe-no-sandbox", action="store_true", help="run student code without bwrap (unsafe)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_grade)
 
-    e = sub.add_parser("export", help="write grades.csv and grades_long.csv from the gradebook")
+    e = sub.add_parser("export", help="write grades.csv and grades_long.csv (and the LMS's import file) from the "
+                                      "gradebook, manual grades included", parents=[common])
     e.add_argument("--out", required=True)
+    _lms_options(e)
     e.set_defaults(func=cmd_export)
 
-    f = sub.add_parser("feedback", help="write per-student HTML feedback without hidden tests")
+    f = sub.add_parser("feedback", help="write per-student HTML feedback without hidden tests", parents=[common])
     f.add_argument("--out", required=True)
     f.add_argument("--student", action="append", help="only these students (repeatable)")
     f.set_defaults(func=cmd_feedback)
@@ -207,7 +414,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    args.root, args.debug = getattr(args, "root", None), getattr(args, "debug", False)  # set before or after the command
+    try:
+        return args.func(args)
+    except (*INSTRUCTOR_ERRORS, DataError, UsageError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        _error(str(exc))
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Where things are, and nbgrader configured for this course's layout."""
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import sys
@@ -11,13 +12,41 @@ from traitlets.config import Config
 COURSE_ID = "pdl-lecture1"
 
 
+class CourseError(RuntimeError):
+    """The course itself cannot be found or has no such assignment (an instructor error)."""
+
+
+def _is_root(folder: Path) -> bool:
+    return (folder / "solutions").is_dir() and (folder / "autograder").is_dir()
+
+
 def find_root(start: Path | None = None) -> Path:
-    """The course root: the nearest folder upwards that holds ``solutions/``."""
+    """The course root: the nearest folder upwards that holds ``solutions/`` and ``autograder/``.
+
+    Without ``start`` the search begins in the current folder and, failing that, tries the
+    checkout pdl-grade runs from (an editable install), so that it works from anywhere.
+    """
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "solutions").is_dir() and (folder / "autograder").is_dir():
+        if _is_root(folder):
             return folder
-    return here
+    installed = Path(__file__).resolve().parent.parent
+    if start is None and _is_root(installed):
+        return installed
+    also = "" if start is not None else f", nor does {installed}, where pdl-grade is installed from"
+    raise CourseError(f"no course root found: neither {here} nor any folder above it holds solutions/ and "
+                      f"autograder/{also}; run pdl-grade inside the course or pass --root COURSE")
+
+
+def check_assignment(root: Path, name: str) -> None:
+    """Raise CourseError naming the closest known assignment when ``name`` is not one."""
+    known = assignments(root)
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5) or \
+        [k for k in known if k.startswith(name) or name.startswith(k.split("_")[0])][:1]
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise CourseError(f"unknown assignment {name!r} in {root / 'solutions'}{hint} (known: {', '.join(known) or 'none'})")
 
 
 def assignments(root: Path) -> list[str]:

@@ -23,7 +23,7 @@ from pdl.probe import decode_outcome
 
 from . import release, repairs, shared_gradebook
 from .execute import Execution
-from .intake import Submission, collect
+from .intake import Intake, Submission, collect
 from .kernel_pool import preload_modules
 from .plans import is_test_cell, plan_assignment
 from .recorder import Recorder
@@ -100,7 +100,8 @@ class Options:
     sandbox: bool = True
     gpu: str = "auto"
     data_dir: Path | None = None
-    roster: list[str] | None = None
+    roster: Any = None  # roster.Roster: absent students get "missing", names come from it
+    id_pattern: Any = None  # re.Pattern from --id-pattern, for LMS downloads no layout knows
     memory_mib: int = 4096  # per kernel (cgroup)
     warm: bool = True  # fork kernels from a warm, pre-imported server per slot (root hosts)
     threads: int | None = None  # BLAS/torch threads per kernel; None: the cores shared among the workers
@@ -118,6 +119,7 @@ class Batch:
     elapsed: float = 0.0
     record_errors: list[str] = field(default_factory=list)  # gradebook/feedback writes that failed
     gpu_devices: list[str] = field(default_factory=list)
+    intake: Intake | None = None  # the download's layout and what did not fit it
 
 
 def prepare(root: Path, name: str, out: Path) -> Assignment:
@@ -224,7 +226,7 @@ def finish(assignment: Assignment, sub: Submission, job: Job, restored: Notebook
                                       "some output was truncated" if execution.truncated else ""]))
     return {"student_id": sub.student_id, "assignment": assignment.name, "key": job.key, "status": status,
             "message": message, "cells": cells, "notebook": nb, "seconds": round(execution.seconds, 3),
-            "compute_seconds": execution.compute_seconds}
+            "compute_seconds": execution.compute_seconds, "display_name": sub.display_name, "late": sub.late}
 
 
 def failed_result(assignment: Assignment, sub: Submission, key: str) -> dict[str, Any]:
@@ -232,17 +234,18 @@ def failed_result(assignment: Assignment, sub: Submission, key: str) -> dict[str
     cells = [{"grade_id": gid, "score": 0.0, "max_score": points[gid], "passed": False,
               "messages": [sub.message], "public_messages": [sub.message]} for gid in assignment.plans]
     return {"student_id": sub.student_id, "assignment": assignment.name, "key": key, "status": sub.status,
-            "message": sub.message, "cells": cells, "notebook": None, "seconds": 0.0, "compute_seconds": 0.0}
+            "message": sub.message, "cells": cells, "notebook": None, "seconds": 0.0, "compute_seconds": 0.0,
+            "display_name": sub.display_name, "late": sub.late}
 
 
 Runner = Callable[[list[Job], Options, Callable[[Job, Execution], None]], None]
 
 
-def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Options, runner: Runner,
+def grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, runner: Runner,
           on_result: Callable[[dict[str, Any]], None] | None = None,
           on_start: Callable[[int, int], None] | None = None) -> Batch:
     """Grade every submission that has no stored result yet; return all results of this class."""
-    if not submissions_path.exists():
+    if not isinstance(submissions_path, Intake) and not submissions_path.exists():
         raise GradeError(f"no submissions at {submissions_path}")
     options.preload = preload_modules([nbformat.read(release.source_notebook(root, name), as_version=4)],
                                       ["pdl.probe", *KERNEL_SETUP, GRADING_KERNEL_MODULE])
@@ -258,12 +261,15 @@ def grade(root: Path, name: str, submissions_path: Path, out: Path, options: Opt
             options.prestarted = None
 
 
-def _grade(root: Path, name: str, submissions_path: Path, out: Path, options: Options, runner: Runner,
+def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, runner: Runner,
            recorder: Recorder, on_result: Callable[[dict[str, Any]], None] | None,
            on_start: Callable[[int, int], None] | None) -> Batch:
     assignment = prepare(root, name, out)
-    subs = collect(submissions_path, name, roster=options.roster)
-    batch = Batch(assignment, subs)
+    # the CLI collects first (an unreadable download stops it before anything starts)
+    intake = submissions_path if isinstance(submissions_path, Intake) else \
+        collect(submissions_path, name, roster=options.roster, pattern=options.id_pattern)
+    subs = intake.submissions
+    batch = Batch(assignment, subs, intake=intake)
     store = ResultStore(out / "results" / name)
     recorder.begin(assignment)
     pending: dict[str, tuple[Submission, NotebookNode, str]] = {}
@@ -282,7 +288,8 @@ def _grade(root: Path, name: str, submissions_path: Path, out: Path, options: Op
         if store.has(sub.student_id, key):
             stored = store.load(sub.student_id, key)
             if stored["status"] not in RETRIED:
-                keep(stored, fresh=False)
+                # the name and late mark come from the download, not the bytes that key the result
+                keep({**stored, "display_name": sub.display_name, "late": sub.late}, fresh=False)
                 batch.reused += 1
                 continue
         if sub.status not in GRADED_STATUSES:

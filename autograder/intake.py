@@ -1,29 +1,40 @@
 """Folder or LMS zip -> one checked Submission per student.
 
-Accepted layouts: ``<dir>/<student>/<notebook>.ipynb``; nbgrader's
-``submitted/<student>/<assignment>/<notebook>.ipynb`` (``<dir>`` may be
-``submitted`` itself or hold it); and a .zip of either. Every problem with one
-student's files becomes that student's status and message; none stops the batch.
+The download's layout (Canvas, Moodle, Blackboard, nbgrader's submitted/ tree, one folder per
+student, or ``--id-pattern``) is detected from its names (layouts.py); entries that fit no
+layout are listed, and a download in which nothing fits is an instructor error. Among one
+student's files the latest counts and the others are noted. Every problem with one student's
+files becomes that student's status and message; none stops the batch.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import os
 import re
 import stat
 import tempfile
+import time
+import unicodedata
 import zipfile
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import nbformat
+
+from .layouts import JUNK, Claim, Layout, Pattern, base_stem, detectable
+
+if TYPE_CHECKING:
+    from .roster import Roster
 
 log = logging.getLogger("pdl-grade")
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_ZIP_BYTES = 2 * 1024 ** 3  # uncompressed total
 MAX_ZIP_RATIO = 200  # a zip bomb compresses far better than notebooks do
 MAX_ZIP_MEMBERS = 100_000
+SHOWN = 5  # names quoted in a message
 
 
 class IntakeError(RuntimeError):
@@ -38,13 +49,45 @@ class Submission:
     path: Path | None = None
     notebook: nbformat.NotebookNode | None = None
     digest: str = ""  # sha256 of the submitted bytes; keys the stored result
+    display_name: str = ""  # the student's name as the LMS (or the roster) gives it, any Unicode; "" when unknown
+    late: bool | None = None  # the LMS's own late mark; None when it does not say
+    superseded: list[str] = field(default_factory=list)  # the student's other files, not graded
 
 
-def _safe_student_id(name: str) -> str:
-    """Folder names can be anything (even non-UTF-8 bytes); ids must be printable and path-safe."""
+@dataclass
+class Intake:
+    """Every student's submission, and what the summary says about the download."""
+
+    submissions: list[Submission]
+    layout: str  # the detected layout's label
+    unmatched: list[str] = field(default_factory=list)  # entries that fit no layout: not graded
+    not_in_roster: list[str] = field(default_factory=list)  # student ids with a submission but no roster row
+
+
+def ascii_id(name: str) -> str:
+    """A printable, path-safe, ASCII student id, the same for the same name on every run.
+
+    Accents are dropped (Müller -> Muller); a name with no Latin letters at all becomes
+    ``s-`` and a hash of it. The name itself is kept as the display name.
+    """
     text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    text = re.sub(r"[^\w.@+-]", "_", text).strip("._") or "student"
-    return text[:100]
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    plain = re.sub(r"[^A-Za-z0-9.@+-]+", "_", plain).strip("._")
+    if not re.search(r"[A-Za-z0-9]", plain):
+        return "s-" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:10]
+    return plain[:100]
+
+
+def member_name(member: zipfile.ZipInfo) -> str:
+    """A zip member's name as its author wrote it: UTF-8 names without the UTF-8 flag are common
+    (Moodle's zips have them), and Python reads those as cp437 (Müller -> M├╝ller)."""
+    name = member.filename
+    if not member.flag_bits & 0x800:
+        try:
+            return name.encode("cp437").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    return name
 
 
 def _digest(data: bytes) -> str:
@@ -80,35 +123,6 @@ def read_notebook(path: Path) -> tuple[str, str, nbformat.NotebookNode | None, s
     return "ok", "", nb, digest
 
 
-def _pick_notebook(folder: Path, notebook_name: str) -> tuple[Path | None, str, str]:
-    """The student's notebook in ``folder``: (path, status, message)."""
-    wanted = folder / f"{notebook_name}.ipynb"
-    if wanted.is_file():
-        return wanted, "ok", ""
-    found = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file())
-    if not found:
-        return None, "missing", f"no notebook submitted (expected {notebook_name}.ipynb)"
-    named = [p for p in found if p.name == f"{notebook_name}.ipynb"]
-    if len(named) == 1:  # e.g. inside the folder of an unpacked upload
-        return named[0], "ok", ""
-    if len(found) > 1:
-        names = ", ".join(p.name for p in found[:5])
-        return None, "several_notebooks", f"several notebooks ({names}) and none named {notebook_name}.ipynb"
-    return found[0], "wrong_name", f"graded {found[0].name}; the expected name is {notebook_name}.ipynb"
-
-
-def _student_folders(root: Path, assignment: str) -> list[tuple[str, Path]]:
-    if (root / "submitted").is_dir():
-        root = root / "submitted"
-    folders = []
-    for child in sorted(root.iterdir(), key=lambda p: p.name):
-        if child.name.startswith(".") or child.name == "__MACOSX" or not child.is_dir():
-            continue
-        nbgrader_layout = child / assignment
-        folders.append((child.name, nbgrader_layout if nbgrader_layout.is_dir() else child))
-    return folders
-
-
 def safe_extract(archive: Path, dest: Path) -> dict[str, tuple[str, str]]:
     """Extract the safe members of a zip into ``dest``.
 
@@ -129,12 +143,12 @@ def safe_extract(archive: Path, dest: Path) -> dict[str, tuple[str, str]]:
         if len(members) > MAX_ZIP_MEMBERS:
             raise IntakeError(f"{archive} has more than {MAX_ZIP_MEMBERS} members")
         for member in members:
-            name = member.filename
+            name = member_name(member)
             owner = name
             target = (base / name).resolve()
             if name.startswith("/") or ".." in Path(name).parts or not target.is_relative_to(base):
-                problems[owner] = ("unsafe_archive", f"the upload contains the unsafe path {name!r} (zip-slip); "
-                                                     "it was not extracted")
+                problems[owner] = ("unsafe_archive", (f"the upload contains the unsafe path {name!r} (zip-slip); "
+                                                     "it was not extracted"))
                 continue
             if stat.S_ISLNK(member.external_attr >> 16):
                 problems[owner] = ("unsafe_archive", f"the upload contains a symbolic link {name!r}; it was not extracted")
@@ -158,90 +172,240 @@ def safe_extract(archive: Path, dest: Path) -> dict[str, tuple[str, str]]:
             if written > MAX_NOTEBOOK_BYTES or total > MAX_ZIP_BYTES:
                 target.unlink()
                 problems[owner] = ("zip_bomb", f"{name!r} unpacks to more than its header says; refused")
+                continue
+            try:  # the upload's own time: which of a student's files is the latest
+                stamp = time.mktime((*member.date_time, 0, 0, -1))
+                os.utime(target, (stamp, stamp))
+            except (OverflowError, ValueError, OSError):
+                pass
     return problems
 
 
-def _unpack_nested(folder: Path) -> tuple[str, str] | None:
-    """A student who uploaded a zip instead of a notebook: unpack it in place, safely."""
-    if any(folder.rglob("*.ipynb")):
-        return None
-    for archive in sorted(folder.glob("*.zip")):
-        if zipfile.is_zipfile(archive):
-            problems = safe_extract(archive, folder / archive.stem)
-            if problems:
-                return next(iter(problems.values()))
-    return None
 
 
-def _by_student(problems: dict[str, tuple[str, str]], wrappers: set[str]) -> dict[str, tuple[str, str]]:
-    """Member problems keyed by the student folder they are in."""
+def _is_junk(name: str) -> bool:
+    return name.startswith(".") or name in JUNK
+
+
+def _unwrap(root: Path, assignment: str) -> tuple[Path, set[str]]:
+    """The folder that holds the students: below ``submitted/`` or one wrapping folder of the class."""
+    wrappers: set[str] = set()
+    while True:
+        entries = [p for p in root.iterdir() if not _is_junk(p.name)]
+        if (root / "submitted").is_dir():
+            wrappers.add("submitted")
+            root = root / "submitted"
+            continue
+        only = entries[0] if len(entries) == 1 else None
+        if (only is not None and only.is_dir() and not any(only.glob("*.ipynb")) and not (only / assignment).is_dir()
+                and not any(layout.claim_all([(only.name, True)], root) for layout in detectable(assignment)[:3])):
+            wrappers.add(only.name)
+            root = only
+            continue
+        return root, wrappers
+
+
+def _by_owner(problems: dict[str, tuple[str, str]], wrappers: set[str]) -> dict[str, tuple[tuple[str, str], bool]]:
+    """Member problems keyed by the top-level entry they are in: {name: (problem, is a folder)}."""
     owned = {}
     for name, problem in problems.items():
-        parts = [p for p in Path(name).parts if p not in ("/", "")]
+        parts = [p for p in PurePosixPath(name).parts if p not in ("/", "")]
         while parts and parts[0] in wrappers:
             parts = parts[1:]
         if not parts or parts[0] == "..":
             log.warning("skipped an unsafe member of the upload that belongs to no student: %s", problem[1])
             continue
-        owned[parts[0]] = problem
+        owned[parts[0]] = (problem, len(parts) > 1)
     return owned
 
 
-def read_roster(path: Path) -> list[str]:
-    """Student ids, one per line, or a CSV with a ``student_id`` column."""
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if lines and "," in lines[0]:
-        header = [h.strip() for h in lines[0].split(",")]
-        if "student_id" not in header:
-            raise IntakeError(f"{path}: a CSV roster needs a student_id column")
-        col = header.index("student_id")
-        return [line.split(",")[col].strip() for line in lines[1:]]
-    return lines
+@dataclass
+class _File:
+    path: Path
+    filename: str  # as the student named it (relative inside a folder)
+    order: tuple
+    late: bool | None
 
 
-def collect(source: Path, assignment: str, notebook_name: str | None = None,
-            workdir: Path | None = None, roster: list[str] | None = None) -> list[Submission]:
+def _files(root: Path, name: str, claim: Claim, layout: Layout) -> list[_File]:
+    """The files of one claimed entry: itself, or everything in the student's folder."""
+    entry = root / name
+    if layout.name == "nbgrader":
+        entry = entry / claim.filename
+    if not entry.is_dir():
+        return [_File(entry, claim.filename or name, (*claim.order, _mtime(entry), name), claim.late)] \
+            if claim.gradable and entry.exists() else []
+    found = []
+    for path in sorted(entry.rglob("*")):
+        rel = path.relative_to(entry)
+        if path.is_file() and not any(_is_junk(part) for part in rel.parts):
+            # a shallower file wins over a copy deeper in the folder, then the newer one
+            found.append(_File(path, rel.as_posix(), (*claim.order, -len(rel.parts), _mtime(path), rel.as_posix()),
+                               claim.late))
+    return found
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _unpack_nested(files: list[_File], scratch: Path) -> tuple[list[_File], tuple[str, str] | None]:
+    """A student who uploaded a zip instead of a notebook: its notebooks, unpacked safely."""
+    if any(f.path.suffix.lower() == ".ipynb" for f in files):
+        return files, None
+    found: list[_File] = []
+    for number, upload in enumerate(f for f in files if f.path.suffix.lower() == ".zip"):
+        if not zipfile.is_zipfile(upload.path):
+            continue
+        dest = scratch / str(number)
+        try:
+            problems = safe_extract(upload.path, dest)
+        except IntakeError as exc:
+            return files, ("unsafe_archive", str(exc))
+        if problems:
+            return files, next(iter(problems.values()))
+        for path in sorted(dest.rglob("*.ipynb")):
+            rel = path.relative_to(dest)
+            if path.is_file() and not any(_is_junk(part) for part in rel.parts):
+                found.append(_File(path, f"{upload.filename}/{rel.as_posix()}",
+                                   (*upload.order, -len(rel.parts), rel.as_posix()), upload.late))
+    return files + found, None
+
+
+def choose(files: list[_File], notebook_name: str) -> tuple[_File | None, str, str, list[_File]]:
+    """The notebook that counts: (file, status, message, the student's other notebooks).
+
+    Files named like the assignment's notebook (allowing an LMS's ``-N`` or a browser's ``(N)``)
+    come first and the latest of them counts; a single notebook under another name is graded as
+    ``wrong_name``; several differently named ones, none of them the assignment's, are ambiguous.
+    """
+    notebooks = [f for f in files if f.filename.lower().endswith(".ipynb")]
+    if not notebooks:
+        return None, "missing", f"no notebook submitted (expected {notebook_name}.ipynb)", []
+    wanted = notebook_name.lower()
+    named = [f for f in notebooks if base_stem(f.filename).lower() == wanted]
+    stems = {base_stem(f.filename).lower() for f in notebooks}
+    pool = named or (notebooks if len(stems) == 1 else [])
+    if not pool:
+        names = ", ".join(sorted(PurePosixPath(f.filename).name for f in notebooks)[:SHOWN])
+        return None, "several_notebooks", f"several notebooks ({names}) and none named {notebook_name}.ipynb", []
+    chosen = max(pool, key=lambda f: f.order)
+    others = [f for f in notebooks if f is not chosen]
+    if named:
+        return chosen, "ok", "", others
+    return chosen, "wrong_name", (f"graded {PurePosixPath(chosen.filename).name}; the expected name is " \
+                                 f"{notebook_name}.ipynb"), others
+
+
+def _detect(root: Path, entries: list[tuple[str, bool]], layouts: list[Layout]) -> tuple[Layout, dict[str, Claim]]:
+    """The layout that recognises the most entries; on a tie the more specific one."""
+    best: tuple[Layout, dict[str, Claim]] | None = None
+    for layout in layouts:
+        claims = layout.claim_all(entries, root)
+        if best is None or len(claims) > len(best[1]):
+            best = layout, claims
+    assert best is not None
+    return best
+
+
+def _all_files(root: Path) -> list[tuple[str, bool]]:
+    return [(p.relative_to(root).as_posix(), False) for p in sorted(root.rglob("*"))
+            if p.is_file() and not any(_is_junk(part) for part in p.relative_to(root).parts)]
+
+
+def collect(source: Path, assignment: str, notebook_name: str | None = None, workdir: Path | None = None,
+            roster: Roster | None = None, pattern: re.Pattern[str] | None = None) -> Intake:
     """Every student's submission in a folder or zip, each checked and given a status."""
     notebook_name = notebook_name or assignment
-    problems: dict[str, tuple[str, str]] = {}
-    if source.is_file() and zipfile.is_zipfile(source):
-        extracted = Path(tempfile.mkdtemp(prefix="pdl-intake-", dir=workdir))
-        problems = safe_extract(source, extracted)
-        entries = [p for p in extracted.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
-        source = extracted
-        # a zip that wraps the class in one top folder (a student folder holds notebooks directly)
-        wrappers = {"submitted"}
-        if len(entries) == 1 and entries[0].is_dir() and not any(entries[0].glob("*.ipynb")):
-            source = entries[0]
-            wrappers.add(entries[0].name)
-        problems = _by_student(problems, wrappers)
-    if not source.is_dir():
+    if not source.exists():
+        raise IntakeError(f"no submissions at {source}: there is no such file or folder")
+    with tempfile.TemporaryDirectory(prefix="pdl-intake-", dir=workdir) as scratch:
+        return _collect(source, assignment, notebook_name, Path(scratch), roster, pattern)
+
+
+def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, roster: Roster | None,
+             pattern: re.Pattern[str] | None) -> Intake:
+    problems: dict[str, tuple[tuple[str, str], bool]] = {}
+    root = source
+    if source.is_file():
+        if not zipfile.is_zipfile(source):
+            raise IntakeError(f"{source} is neither a folder of submissions nor a zip file")
+        root = scratch / "download"
+        raw_problems = safe_extract(source, root)
+        root, wrappers = _unwrap(root, assignment)
+        problems = _by_owner(raw_problems, wrappers)
+    elif source.is_dir():
+        root, _ = _unwrap(source, assignment)
+    else:
         raise IntakeError(f"{source} is neither a folder of submissions nor a zip file")
+    if pattern is not None:
+        entries = _all_files(root)
+        layouts: list[Layout] = [Pattern(pattern)]
+    else:
+        entries = [(p.name, p.is_dir()) for p in sorted(root.iterdir()) if not _is_junk(p.name)]
+        layouts = detectable(assignment)
+    present = {name for name, _ in entries}
+    entries += [(name, is_dir) for name, (_, is_dir) in sorted(problems.items()) if name not in present]
+    if not entries:
+        raise IntakeError(f"no submissions to grade: {source} is empty")
+    layout, claims = _detect(root, entries, layouts)
+    unmatched = [name for name, _ in entries if name not in claims]
+    if not claims:
+        shown = ", ".join(repr(name) for name in unmatched[:SHOWN]) + (", ..." if len(unmatched) > SHOWN else "")
+        what = f"--id-pattern {pattern.pattern!r} matches none of" if pattern is not None else \
+            "none of them is named as Canvas, Moodle or Blackboard name a download's files, nor is a student " \
+            "folder or nbgrader's submitted/ tree; for another LMS pass --id-pattern REGEX. Found"
+        raise IntakeError(f"no submissions found in {source}: {what} its {len(entries)} entries ({shown})")
+
+    by_student: dict[str, list[tuple[str, Claim]]] = {}
+    for name, claim in claims.items():
+        by_student.setdefault(claim.student, []).append((name, claim))
+    roster_names = {s.student_id: s.display_name for s in roster.students} if roster else {}
     submissions: list[Submission] = []
-    seen: dict[str, int] = {}
-    folders = _student_folders(source, assignment)
-    for raw_name in sorted(set(problems) - {name for name, _ in folders}):
-        folders.append((raw_name, None))  # everything this student sent was refused
-    for raw_name, folder in folders:
-        student = _safe_student_id(raw_name)
-        if student in seen:  # two raw names mapped to one id
-            seen[student] += 1
-            student = f"{student}_{seen[student]}"
-        seen.setdefault(student, 0)
-        note = "" if student == raw_name else f"folder name {raw_name!r} was stored as {student!r}"
-        refused = problems.get(raw_name) or (_unpack_nested(folder) if folder else None)
-        if refused:
-            submissions.append(Submission(student, refused[0], "; ".join(filter(None, [refused[1], note]))))
+    taken: set[str] = set()
+    for raw_student in sorted(by_student):
+        owned = by_student[raw_student]
+        student = base = ascii_id(raw_student)
+        number = 1
+        while student in taken:  # two raw names mapped to one id
+            number += 1
+            student = f"{base}_{number}"
+        taken.add(student)
+        display = roster_names.get(student) or next((c.display_name for _, c in owned if c.display_name), "")
+        if layout.name in ("folders", "nbgrader") and not display and raw_student != student:
+            display = raw_student.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        note = f"folder name {raw_student!r} was stored as {student!r}" \
+            if layout.name in ("folders", "nbgrader") and student != raw_student else ""
+        sub = Submission(student, "ok", display_name=display)
+        submissions.append(sub)
+        refused = next((problems[name][0] for name, _ in owned if name in problems), None)
+        files = [f for name, claim in owned for f in _files(root, name, claim, layout)]
+        if refused is None:
+            files, refused = _unpack_nested(files, scratch / "nested" / student)
+        if refused is not None:
+            sub.status, sub.message = refused[0], "; ".join(filter(None, [refused[1], note]))
             continue
-        path, status, message = _pick_notebook(folder, notebook_name)
-        if path is None:
-            submissions.append(Submission(student, status, "; ".join(filter(None, [message, note]))))
+        chosen, status, message, others = choose(files, notebook_name)
+        sub.superseded = [f.filename for f in sorted(others, key=lambda f: f.order)]
+        if others and chosen is not None:
+            message = "; ".join(filter(None, [message, (f"{len(others) + 1} notebooks submitted: graded the latest, "
+                                              f"{chosen.filename}; not graded: {', '.join(sub.superseded)}")]))
+        if chosen is None:
+            sub.status, sub.message = status, "; ".join(filter(None, [message, note]))
             continue
-        read_status, read_message, nb, digest = read_notebook(path)
-        status = read_status if read_status != "ok" else status
-        message = "; ".join(filter(None, [message, read_message, note]))
-        submissions.append(Submission(student, status, message, path, nb, digest))
-    for student in roster or []:
-        if student not in seen:
-            submissions.append(Submission(student, "missing", "no submission (on the roster, but no folder)"))
-    return submissions
+        read_status, read_message, nb, digest = read_notebook(chosen.path)
+        sub.status = read_status if read_status != "ok" else status
+        sub.message = "; ".join(filter(None, [message, read_message, note]))
+        sub.path, sub.notebook, sub.digest, sub.late = source / chosen.filename, nb, digest, chosen.late
+    intake = Intake(submissions, layout.label, unmatched)
+    if roster is not None:
+        on_roster = {s.student_id for s in roster.students}
+        intake.not_in_roster = sorted(s.student_id for s in submissions if s.student_id not in on_roster)
+        for student in roster.students:
+            if student.student_id not in taken:
+                submissions.append(Submission(student.student_id, "missing", "no submission (on the roster, but "
+                                              "nothing in the download)", display_name=student.display_name))
+    return intake

@@ -19,6 +19,7 @@ import numpy as np
 from nbformat import NotebookNode
 
 from pdl.checks import CheckFailed, Outcome, calling, check
+from pdl.data import DataError
 
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
@@ -105,6 +106,8 @@ def plan_test_cell(source: str, grade_id: str) -> TestPlan:
             if isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)):
                 try:  # instructor code from the gradebook; statements that need student code stay kernel-only
                     exec(compile(ast.Module([node], []), f"<{grade_id}>", "exec"), trusted)
+                except DataError:
+                    raise  # the course's data is missing: that, not the NameError it would lead to, is the cause
                 except Exception:  # noqa: BLE001
                     for target in ast.walk(node):
                         if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store):
