@@ -7,6 +7,18 @@ COUNT = ("test_count_params", "test_count_params_hidden")
 
 # No function calls another one, so every mistake loses only its own function's tests.
 MISTAKES = [
+    # A constant answer earns nothing, in the public tests and in the hidden ones: for collapse_linear and
+    # count_params the constant is the first public test's expected value.
+    Case("softmax_constant", {"softmax": (
+        "def softmax(z):\n    z = np.asarray(z, dtype=float)\n    return np.full(z.shape, 1 / z.shape[-1])\n")},
+         frozenset(SOFTMAX)),
+    Case("predict_hidden_constant", {"predict_hidden": (
+        "def predict_hidden(X, weights, biases):\n    return np.full((len(X), len(biases[-1])), 0.5)\n")},
+         frozenset(PREDICT)),
+    Case("collapse_linear_constant", {"collapse_linear": (
+        "def collapse_linear(W1, b1, W2, b2):\n    return np.array([[3.0], [1.0]]), np.array([3.5])\n")},
+         frozenset(COLLAPSE)),
+    Case("count_params_constant", {"count_params": "def count_params(layer_sizes):\n    return 33\n"}, frozenset(COUNT)),
     # the textbook formula: exp(1000) overflows (inf / inf = nan, with warnings)
     Case("softmax_no_max_subtraction", {"softmax": (
         "def softmax(z):\n    e = np.exp(z)\n    return e / e.sum(axis=-1, keepdims=True)\n")},

@@ -17,6 +17,19 @@ def gaussian(per_obs: str, reduce: str = "np.mean") -> str:
 RIGHT_GAUSSIAN_TERM = "0.5 * np.log(2 * np.pi) + np.log(sigma) + (y - mu) ** 2 / (2 * sigma ** 2)"
 
 MISTAKES = [
+    # A constant answer earns nothing, in the public tests and in the hidden ones: each returns its first public test's
+    # expected value. hetero_nll (the solution's) calls gaussian_nll, so it falls with it.
+    Case("bernoulli_nll_constant", {"bernoulli_nll": "def bernoulli_nll(y, p, eps=1e-7):\n    return 0.2797765635793423\n"},
+         frozenset(BERNOULLI)),
+    Case("categorical_nll_constant", {"categorical_nll": "def categorical_nll(y, probs, eps=1e-7):\n    return 0.4337502838523616\n"},
+         frozenset(CATEGORICAL)),
+    Case("gaussian_nll_constant", {"gaussian_nll": "def gaussian_nll(y, mu, sigma):\n    return 0.5 * np.log(2 * np.pi)\n"},
+         frozenset({*GAUSSIAN, *HETERO})),
+    Case("mse_constant", {"mse": "def mse(y, mu):\n    return 5 / 3\n"}, frozenset(MSE)),
+    Case("hetero_nll_constant", {"hetero_nll": (
+        "def hetero_nll(y, out):\n    return 0.5 * np.log(2 * np.pi) + (np.log(2.0) + 1 / 8) / 2\n")},
+         frozenset(HETERO)),
+    Case("ols_fit_constant", {"ols_fit": "def ols_fit(x, y):\n    return 1.4, 1.9, np.sqrt(0.05)\n"}, frozenset(OLS)),
     Case("bernoulli_sum", {"bernoulli_nll": (
         "def bernoulli_nll(y, p, eps=1e-7):\n    p = np.clip(p, eps, 1 - eps)\n"
         "    return -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))\n")},
