@@ -225,6 +225,7 @@ class _File:
     filename: str  # as the student named it (relative inside a folder)
     order: tuple
     late: bool | None
+    attempt: str = ""
 
 
 def _files(root: Path, name: str, claim: Claim, layout: Layout) -> list[_File]:
@@ -233,7 +234,7 @@ def _files(root: Path, name: str, claim: Claim, layout: Layout) -> list[_File]:
     if layout.name == "nbgrader":
         entry = entry / claim.filename
     if not entry.is_dir():
-        return [_File(entry, claim.filename or name, (*claim.order, _mtime(entry), name), claim.late)] \
+        return [_File(entry, claim.filename or name, (*claim.order, _mtime(entry), name), claim.late, claim.attempt)] \
             if claim.gradable and entry.exists() else []
     found = []
     for path in sorted(entry.rglob("*")):
@@ -271,7 +272,7 @@ def _unpack_nested(files: list[_File], scratch: Path) -> tuple[list[_File], tupl
             rel = path.relative_to(dest)
             if path.is_file() and not any(_is_junk(part) for part in rel.parts):
                 found.append(_File(path, f"{upload.filename}/{rel.as_posix()}",
-                                   (*upload.order, -len(rel.parts), rel.as_posix()), upload.late))
+                                   (*upload.order, -len(rel.parts), rel.as_posix()), upload.late, upload.attempt))
     return files + found, None
 
 
@@ -285,6 +286,9 @@ def choose(files: list[_File], notebook_name: str) -> tuple[_File | None, str, s
     notebooks = [f for f in files if f.filename.lower().endswith(".ipynb")]
     if not notebooks:
         return None, "missing", f"no notebook submitted (expected {notebook_name}.ipynb)", []
+    latest = max(f.attempt for f in notebooks)  # an earlier attempt's files never count
+    older = [f for f in notebooks if f.attempt != latest]
+    notebooks = [f for f in notebooks if f.attempt == latest]
     wanted = notebook_name.lower()
     named = [f for f in notebooks if base_stem(f.filename).lower() == wanted]
     stems = {base_stem(f.filename).lower() for f in notebooks}
@@ -293,7 +297,7 @@ def choose(files: list[_File], notebook_name: str) -> tuple[_File | None, str, s
         names = ", ".join(sorted(PurePosixPath(f.filename).name for f in notebooks)[:SHOWN])
         return None, "several_notebooks", f"several notebooks ({names}) and none named {notebook_name}.ipynb", []
     chosen = max(pool, key=lambda f: f.order)
-    others = [f for f in notebooks if f is not chosen]
+    others = older + [f for f in notebooks if f is not chosen]
     if named:
         return chosen, "ok", "", others
     return chosen, "wrong_name", (f"graded {PurePosixPath(chosen.filename).name}; the expected name is " \

@@ -33,6 +33,7 @@ class Claim:
     order: tuple = ()  # larger is newer, among one student's files
     filename: str = ""  # the student's own file name, the LMS's prefix removed ("" for a folder)
     gradable: bool = True  # False: the LMS's own files (receipts, online text)
+    attempt: str = ""  # the LMS's attempt (Blackboard's timestamp): only the latest attempt's files count
 
 
 class Layout:
@@ -120,7 +121,7 @@ class Blackboard(Layout):
             head = match["head"]
             user = head[len(prefix):] if prefix and head.startswith(prefix) else head.rsplit("_", 1)[-1]
             found[name] = Claim(user, names.get(user, ""), None, (match["ts"],), match["file"] or "",
-                                gradable=not match["receipt"])
+                                gradable=not match["receipt"], attempt=match["ts"])
         return found
 
     @staticmethod
@@ -172,8 +173,8 @@ class Pattern(Layout):
         groups = match.groupdict()
         display = groups.get("name") or " ".join(filter(None, [groups.get("first_name"), groups.get("last_name")]))
         late = bool(groups["late"]) if "late" in groups else None
-        return Claim(match.group("student_id"), display or "", late, (groups.get("timestamp") or "",),
-                     PurePosixPath(name).name)
+        stamp = groups.get("timestamp") or ""
+        return Claim(match.group("student_id"), display or "", late, (stamp,), PurePosixPath(name).name, attempt=stamp)
 
 
 class PatternError(ValueError):

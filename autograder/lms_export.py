@@ -104,7 +104,7 @@ def write(kind: str, roster: Roster, summary: Iterable[dict[str, str]], assignme
         row.extend([""] * (col + 1 - len(row)))
         result = rows.get(student.student_id)
         if result is None or result["status"] == "missing":
-            row[col] = "0" if missing_as_zero else ""
+            row[col] = fmt.format(0) if missing_as_zero else ""
             continue
         row[col] = fmt.format(float(result["score"]))
         filled += 1

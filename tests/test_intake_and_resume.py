@@ -84,8 +84,11 @@ def bad_class(tmp_path_factory):
 
 
 def _roster(tmp_path_factory) -> Path:
+    """Every student of the class (a submission from anyone else would be not_in_roster), and one who sent nothing."""
     path = tmp_path_factory.mktemp("roster") / "roster.csv"
-    path.write_text("student_id,name\ngood,Good Student\nabsent,Never Submitted\n")
+    others = ["invalid_json", "empty", "not_a_notebook", "v3", "renamed", "several", "empty_folder", "deleted_tests",
+              "edited_tests", "moved_setup", "kernel_dies", "huge_output", "caf"]  # caf: the non-UTF-8 folder's id
+    path.write_text("student_id,name\ngood,Good Student\nabsent,Never Submitted\n" + "".join(f"{s},\n" for s in others))
     return path
 
 
