@@ -24,6 +24,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
+from pdl.limits import CELL_TIMEOUT_S, NOTEBOOK_TIMEOUT_S
 from pdl.probe import MAX_BYTES as PROBE_BYTES
 from pdl.probe import MIME
 
@@ -61,20 +62,25 @@ class CappedClient(NotebookClient):
         self.probes: list[tuple[int, str, str]] = []
         self.truncated = False
         self.timed_out: list[int] = []  # indices of cells that hit the cell timeout
+        self.sent = ""  # when the current cell's request went out
+        self.on_cell_complete = self._request_sent
+        self.on_cell_executed = self._reply_received
 
-    async def _async_poll_for_reply(self, msg_id: str, cell: NotebookNode, *args: Any, **kwargs: Any) -> dict:
-        sent = datetime.now(timezone.utc).isoformat()  # nbclient calls this right after sending the request
-        reply = await super()._async_poll_for_reply(msg_id, cell, *args, **kwargs)
+    # nbclient's public hooks (as nbgrader's preprocessors/execute.py uses them), set in __init__
+
+    def _request_sent(self, cell: NotebookNode, cell_index: int) -> None:
+        """on_cell_complete: nbclient has just sent the cell's execute request."""
+        self.sent = datetime.now(timezone.utc).isoformat()
+
+    def _reply_received(self, cell: NotebookNode, cell_index: int, execute_reply: dict) -> None:
+        """on_cell_executed: the kernel's execute_reply, or nbclient's stand-in for a cell that timed out
+        (built from ``error_on_timeout``: no header, no metadata)."""
+        if "header" not in execute_reply:
+            self.timed_out.append(cell_index)
         if self.record_timing:  # the kernel publishes no execute_input (pdl/grading_kernel.py): its reply
-            # says when the cell started; nbclient's stand-in reply for a timed-out cell does not
-            started = (reply.get("metadata") or {}).get("started")
-            cell["metadata"]["execution"]["shell.execute_reply.started"] = str(started or sent)
-        return reply
-
-    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None):
-        if cell is not None:
-            self.timed_out.append(self.nb.cells.index(cell))
-        return await super()._async_handle_timeout(timeout, cell)
+            # says when the cell started; for the stand-in, the time the request was sent
+            started = (execute_reply.get("metadata") or {}).get("started")
+            cell["metadata"]["execution"]["shell.execute_reply.started"] = str(started or self.sent)
 
     def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None, cell_index: int):
         content = msg.get("content", {})
@@ -101,8 +107,8 @@ class CappedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None = None, *, cell_timeout: int = 60,
-                  total_timeout: int = 300, caps: OutputCaps | None = None,
+async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None = None, *, cell_timeout: int = CELL_TIMEOUT_S,
+                  total_timeout: int = NOTEBOOK_TIMEOUT_S, caps: OutputCaps | None = None,
                   server: ForkServer | None = None) -> Execution:
     """Execute ``nb`` (already restored and probe-transformed) in a fresh sandboxed kernel.
 
@@ -110,15 +116,14 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None =
     """
     started = time.monotonic()
     if server is not None:
-        km = ForkedKernelManager(server, kernel_name="python3")
+        km = ForkedKernelManager(server)
         sandbox, runtime_dir = server.sandbox, km.runtime_dir
     else:
         assert runtime_dir is not None
-        km = SandboxedKernelManager(sandbox, runtime_dir, kernel_name="python3")
-    km.kernel_spec.interrupt_mode = "message"  # signals cannot reach a kernel behind bwrap
+        km = SandboxedKernelManager(sandbox, runtime_dir)
     client = CappedClient(nb, caps or OutputCaps(), km=km, timeout=cell_timeout, startup_timeout=60,
                           allow_errors=True, interrupt_on_timeout=True, shutdown_kernel="immediate",
-                          record_timing=True, kernel_name="python3",
+                          record_timing=True,
                           ipython_hist_file="",  # history is off (sandbox.kernel_config): no argument for it
                           error_on_timeout={"ename": "CellTimeout", "traceback": [],
                                             "evalue": f"the cell ran longer than {cell_timeout} s and was interrupted"})

@@ -73,7 +73,9 @@ def header_dates(obj: Any) -> Any:
     return found
 
 
-# Session.deserialize applies this module name to the header and the parent header only.
+# Session.deserialize applies this module name to the header and the parent header only. Private (a module
+# global, no setting for it): dateutil's parse was a fifth of the grader's CPU; tests/test_upstream_contract.py
+# hashes Session.deserialize, so a change in how it parses dates fails there.
 _session.extract_dates = header_dates
 
 
@@ -119,7 +121,7 @@ class ReadyClient(AsyncKernelClient):
                 except Empty:
                     pass
                 else:
-                    self._handle_kernel_info_reply(msg)
+                    self._handle_kernel_info_reply(msg)  # private: what jupyter_client's wait_for_ready does
                     break
             if not await self._async_is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")

@@ -3,7 +3,8 @@
 The grader's side of forkserver.py. A slot's fork server is started once per batch in
 its own bubblewrap sandbox, imports what the assignment's kernels import, and then
 forks one kernel per submission. jupyter_client and nbclient drive that kernel exactly
-like a launched one: ``ForkedKernelManager`` only swaps how the process is made.
+like a launched one: ``ForkServerProvisioner`` (jupyter_client's provisioner API) only swaps
+how the process is made.
 
 Each forked kernel still gets its own process, its own cgroup (memory, pids, and a kill
 of everything it leaves), its own private home and no capabilities: kernels are never
@@ -24,12 +25,13 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable
 
+from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
 from nbformat import NotebookNode
 
 from .cgroups import Cgroup
-from .kernel_manager import LeanKernelManager
-from .sandbox import FORKSERVER, GRADING_KERNEL_APP, GiB, WORK, Sandbox, SandboxedKernelManager, kernel_config
+from .sandbox import (FORKED_KERNEL, FORKSERVER, GRADING_KERNEL_APP, WORK, GiB, Sandbox, SandboxedKernelManager,
+                      kernel_config)
 
 START_TIMEOUT = 180  # preloading torch on a busy machine
 SERVER_MEMORY = 4 * GiB  # the fork server itself: Python, numpy, torch; no student code
@@ -284,11 +286,29 @@ class ForkServer:
 
 
 class ForkServerProvisioner(LocalProvisioner):
-    """LocalProvisioner, except that the kernel process comes from the slot's fork server."""
+    """LocalProvisioner, except that the kernel process comes from the slot's fork server (registered as
+    FORKED_KERNEL's provisioner; its kernel manager, a ForkedKernelManager, names the server)."""
 
-    server: ForkServer | None = None
-    job_dir: Path | None = None
-    job_cgroup: Cgroup | None = None
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        km = self.parent
+        assert isinstance(km, ForkedKernelManager)
+        # the interpreter is already running and gets its settings as a Config: only the file is needed
+        file_at = cmd.index("-f") + 1
+        if cmd[file_at + 1:]:
+            raise RuntimeError(f"a forked kernel takes no command-line arguments: {cmd[file_at + 1:]}")
+        self.process = await km.server.fork(cmd[file_at], km.runtime_dir, km.cgroup)
+        self.pid, self.pgid = self.process.pid, None
+        return self.connection_info
+
+    async def kill(self, restart: bool = False) -> None:
+        """As LocalProvisioner's, and back once the server has reported the exit: the manager then finds
+        the kernel dead at its first look, instead of polling it every 0.1 s."""
+        await super().kill(restart)
+        if isinstance(self.process, ForkedKernel):
+            try:
+                await asyncio.wait_for(self.process.exited(), 5)
+            except asyncio.TimeoutError:
+                pass  # the manager waits and warns as for any kernel
 
     async def wait(self) -> int | None:
         """As LocalProvisioner's, but woken by the server's exit notice instead of polling."""
@@ -297,42 +317,14 @@ class ForkServerProvisioner(LocalProvisioner):
         code, self.process = (self.process.returncode if self.process else 0), None
         return code
 
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any):
-        assert self.server is not None and self.job_dir is not None and self.job_cgroup is not None
-        # the interpreter is already running and gets its settings as a Config: only the file is needed
-        file_at = cmd.index("-f") + 1
-        if cmd[file_at + 1:]:
-            raise RuntimeError(f"a forked kernel takes no command-line arguments: {cmd[file_at + 1:]}")
-        self.process = await self.server.fork(cmd[file_at], self.job_dir, self.job_cgroup)
-        self.pid, self.pgid = self.process.pid, None
-        return self.connection_info
-
 
 class ForkedKernelManager(SandboxedKernelManager):
-    """A sandboxed kernel manager whose kernel is forked by a slot's fork server."""
+    """A sandboxed kernel manager whose kernel (FORKED_KERNEL) is forked by a slot's fork server."""
 
     def __init__(self, server: ForkServer, **kwargs: Any):
         job_dir = server.job_dir()
-        super().__init__(server.sandbox, job_dir, **kwargs)
+        super().__init__(server.sandbox, job_dir, kernel_name=FORKED_KERNEL, **kwargs)
         self.server = server
         lim = server.sandbox.limits
         self.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{server.sandbox.slot}-{uuid.uuid4().hex[:8]}",
                                     lim.memory, lim.processes)
-
-    async def _async_pre_start_kernel(self, **kw: Any):
-        if self.provisioner is None:
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            provisioner = ForkServerProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
-            provisioner.server, provisioner.job_dir, provisioner.job_cgroup = self.server, self.runtime_dir, self.cgroup
-            self.provisioner = provisioner
-        return await super()._async_pre_start_kernel(**kw)
-
-    async def _async_wait(self, pollinterval: float = 0.01) -> None:
-        process = getattr(self.provisioner, "process", None)
-        if isinstance(process, ForkedKernel):
-            await process.exited()  # the server reports an exit at once: no need to poll
-        await super()._async_wait(pollinterval=0.01)
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        # the fork server is already sandboxed and applies kernel_config(): only the kernelspec's command
-        return LeanKernelManager.format_kernel_cmd(self, extra_arguments)

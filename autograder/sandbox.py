@@ -2,8 +2,8 @@
 
 No network, own pid/ipc/uts namespaces, a read-only system and venv, a size-capped
 tmpfs as the only writable work dir, an unprivileged uid (one per worker slot, so
-per-uid process limits do not couple students), rlimits, and on hosts with cgroup v1
-a memory and pids cgroup. The kernel talks to us over the ipc transport through one
+per-uid process limits do not couple students), rlimits, and a memory and pids cgroup
+(cgroups.py: v1 where the host has it, else v2). The kernel talks to us over the ipc transport through one
 runtime dir that is bind-mounted in; nothing else of the host file system is visible:
 not the solutions, the gradebook, hidden tests or other submissions.
 """
@@ -13,13 +13,17 @@ import os
 import shutil
 import sys
 import sysconfig
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uuid
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.provisioning import LocalProvisioner
 
 import pdl
+from pdl.limits import MEMORY_MIB, NOTEBOOK_TIMEOUT_S
 
 from .cgroups import Cgroup
 from .kernel_client import ReadyClient
@@ -45,8 +49,8 @@ class SandboxUnavailable(RuntimeError):
 @dataclass
 class Limits:
     address_space: int = 12 * GiB  # torch maps a lot of virtual memory; the cgroup limit is the real cap
-    memory: int = 4 * GiB  # cgroup v1 memory.limit_in_bytes, where the host has it
-    cpu_seconds: int = 600
+    memory: int = MEMORY_MIB * MiB  # the kernel's cgroup limit (cgroups.py)
+    cpu_seconds: int = NOTEBOOK_TIMEOUT_S  # CPU time: a notebook cannot use more than its wall-clock limit
     file_size: int = 256 * MiB
     processes: int = 256
     open_files: int = 512
@@ -192,13 +196,55 @@ def kernel_config() -> dict[str, dict[str, Any]]:
     return {"HistoryManager": {"enabled": False}, "IPKernelApp": {"exec_lines": [setup]}}
 
 
-class SandboxedKernelManager(LeanKernelManager):
-    """An ipc-transport kernel whose command is wrapped by a Sandbox, in cgroups of its own."""
+SANDBOXED_KERNEL = "pdl-sandboxed"  # a kernel launched in its own sandbox
+FORKED_KERNEL = "pdl-forked"  # a kernel forked by a slot's fork server (kernel_pool.py)
 
-    def __init__(self, sandbox: Sandbox, runtime_dir: Path, **kwargs):
+
+def grading_kernel_spec(name: str) -> KernelSpec:
+    """The kernelspec of a grading kernel: GRADING_KERNEL_APP's module, and the provisioner (registered under
+    jupyter_client's ``kernel_provisioners`` entry point in pyproject.toml) that starts its process.
+
+    A launched kernel gets kernel_config() as traitlets options; a forked one only its connection file
+    (the fork server applies the settings)."""
+    argv = [sys.executable, "-m", GRADING_KERNEL_MODULE, "-f", "{connection_file}"]
+    if name == SANDBOXED_KERNEL:
+        argv += [f"--{section}.{key}={item}" for section, values in kernel_config().items()
+                 for key, value in values.items() for item in (value if isinstance(value, list) else [value])]
+    return KernelSpec(argv=argv, display_name=f"Python 3 ({name})", language="python",
+                      interrupt_mode="message",  # signals cannot reach a kernel behind bwrap
+                      metadata={"kernel_provisioner": {"provisioner_name": name}})
+
+
+class GradingKernelSpecs(KernelSpecManager):
+    """The two grading kernels' specs, made here rather than read from the host's kernelspec folders."""
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        if kernel_name in (SANDBOXED_KERNEL, FORKED_KERNEL):
+            return grading_kernel_spec(kernel_name)
+        return super().get_kernel_spec(kernel_name)
+
+
+class SandboxProvisioner(LocalProvisioner):
+    """LocalProvisioner whose kernel command runs inside the manager's Sandbox and a cgroup of its own."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        km = self.parent
+        assert isinstance(km, SandboxedKernelManager)
+        if km.sandbox.enabled and not km.cgroup.dirs:
+            lim = km.sandbox.limits
+            km.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{km.sandbox.slot}-{uuid.uuid4().hex[:8]}",
+                                      lim.memory, lim.processes)
+        return await super().launch_kernel(km.cgroup.wrap(km.sandbox.wrap(cmd, km.runtime_dir)), **kwargs)
+
+
+class SandboxedKernelManager(LeanKernelManager):
+    """An ipc-transport grading kernel started by SandboxProvisioner (or, for FORKED_KERNEL, the fork
+    server's provisioner), with the sandbox and the cgroups that the provisioner reads from it."""
+
+    def __init__(self, sandbox: Sandbox, runtime_dir: Path, kernel_name: str = SANDBOXED_KERNEL, **kwargs: Any):
         runtime_dir.mkdir(parents=True, exist_ok=True)
-        super().__init__(transport="ipc", ip=str(runtime_dir / "k"),
-                         connection_file=str(runtime_dir / "kernel.json"), **kwargs)
+        super().__init__(transport="ipc", ip=str(runtime_dir / "k"), connection_file=str(runtime_dir / "kernel.json"),
+                         kernel_name=kernel_name, kernel_spec_manager=GradingKernelSpecs(), **kwargs)
         self.sandbox = sandbox
         self.runtime_dir = runtime_dir
         self.client_factory = ReadyClient
@@ -210,24 +256,7 @@ class SandboxedKernelManager(LeanKernelManager):
         """Kill whatever the student left running and remove the cgroups."""
         self.cgroup.remove()
 
-    def write_connection_file(self, **kwargs):
-        result = super().write_connection_file(**kwargs)
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
         if self.sandbox.enabled and os.geteuid() == 0:
             os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
-        return result
-
-    def kernel_args(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernel's command line before sandboxing: GRADING_KERNEL_APP's module with kernel_config()
-        as traitlets options (the kernelspec's command would start ipykernel's own app)."""
-        cmd = [sys.executable, "-m", GRADING_KERNEL_MODULE, "-f", self.connection_file,
-               *(extra_arguments or [])]
-        return cmd + [f"--{section}.{name}={item}" for section, values in kernel_config().items()
-                      for name, value in values.items() for item in (value if isinstance(value, list) else [value])]
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd = self.kernel_args(extra_arguments)
-        if self.sandbox.enabled and not self.cgroup.dirs:
-            lim = self.sandbox.limits
-            self.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{self.sandbox.slot}-{uuid.uuid4().hex[:8]}",
-                                        lim.memory, lim.processes)
-        return self.cgroup.wrap(self.sandbox.wrap(cmd, self.runtime_dir))

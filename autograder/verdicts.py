@@ -105,7 +105,7 @@ def plan_test_cell(source: str, grade_id: str) -> TestPlan:
             kernel_lines.append(segment)
             if isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)):
                 try:  # instructor code from the gradebook; statements that need student code stay kernel-only
-                    exec(compile(ast.Module([node], []), f"<{grade_id}>", "exec"), trusted)
+                    exec(compile(ast.Module([node], []), f"<{grade_id}>", "exec"), trusted)  # noqa: S102 (instructor's)
                 except DataError:
                     raise  # the course's data is missing: that, not the NameError it would lead to, is the cause
                 except Exception:  # noqa: BLE001
@@ -123,7 +123,7 @@ def plan_test_cell(source: str, grade_id: str) -> TestPlan:
             expr = ast.get_source_segment(source, keyword.value)
             try:
                 expect[keyword.arg] = eval(compile(expr, f"<{grade_id}>", "eval"), trusted)  # noqa: S307
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # the instructor's expression: any error is an authoring error
                 raise AuthoringError(f"{grade_id}: line {node.lineno}: expectation {keyword.arg}={expr} cannot be "
                                      f"evaluated by the grader ({type(exc).__name__}: {exc}); it may only use "
                                      "np, math, imports and assignments that do not call student code") from exc

@@ -22,8 +22,10 @@ GOAL_RATIO = 10.0  # issue 6: pdl-grade >= 10x nbgrader autograde on ex01, 2 cor
 GOAL_OVERHEAD_S = 0.150  # issue 6: per-submission overhead on ex01
 PACKAGES = ["nbgrader", "nbclient", "jupyter-client", "ipykernel", "numpy", "scipy", "torch", "keras", "ray"]
 COMPUTE_SOURCE = ("pdl-grade: the field compute_seconds of each stored result (out/results/<assignment>/<student>/"
-                  "<key>.json), the summed execute_input -> execute_reply time of the notebook's cells in the kernel; "
-                  "nbgrader: the same sum from the cell timing metadata of its autograded notebooks; "
+                  "<key>.json), the notebook's cells' summed time in the kernel, from the start of each execute request (stamped "
+                  "in the kernel's reply: the grading kernel sends no execute_input) to its reply; "
+                  "nbgrader: the same sum from the cell timing metadata of its autograded notebooks (its stock kernel "
+                  "announces each start with execute_input); "
                   "alone: the same field from a sample of the class graded again with one worker and the main run's threads per kernel (out/pdl-alone)")
 
 

@@ -1,20 +1,17 @@
-"""Student-code seconds of an executed notebook: nbclient's per-cell timing metadata."""
+"""Student-code seconds of an executed notebook, from nbclient's per-cell timing metadata.
+
+The same measure for both graders: each cell from the start of its execute request in the kernel to
+the reply. nbgrader's stock kernel announces the start with an execute_input message
+(``iopub.execute_input``); pdl-grade's kernel sends none and stamps the start in its reply, which
+execute.py keeps as ``shell.execute_reply.started``. ``autograder.execute.compute_seconds`` reads either.
+"""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-
-def _when(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+from autograder.execute import compute_seconds as _kernel_seconds
 
 
 def compute_seconds(cells: list[dict[str, Any]]) -> float:
-    """Summed execute_input -> execute_reply time of the code cells (both graders record it)."""
-    total = 0.0
-    for cell in cells:
-        timing = cell.get("metadata", {}).get("execution", {})
-        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
-        if start and end:
-            total += max(0.0, (_when(end) - _when(start)).total_seconds())
-    return total
+    """Summed request-start -> execute_reply time of the code cells."""
+    return _kernel_seconds(cells)  # type: ignore[arg-type]  # it reads only the cells' metadata

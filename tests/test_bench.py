@@ -17,7 +17,7 @@ from conftest import ROOT, read_nb, solution_path
 
 if str(ROOT) not in sys.path:  # bench/ is a folder of the repo, not an installed package
     sys.path.insert(0, str(ROOT))
-from bench import classes, compare, nbgrader_anchor, pdl_run  # noqa: E402
+from bench import classes, compare, nbgrader_anchor, pdl_run
 
 NAME = "ex01_logistic_regression"
 N = 6

@@ -151,7 +151,7 @@ def run_install_cell(monkeypatch, pdl_present: bool) -> list[list[str]]:
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: (real_find_spec(name, *a) if pdl_present or name != "pdl" else None))
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kwargs: calls.append(cmd) or subprocess.CompletedProcess(cmd, 0))
-    exec(compile(INSTALL_SOURCE, "<install cell>", "exec"), {})
+    exec(compile(INSTALL_SOURCE, "<install cell>", "exec"), {})  # noqa: S102 (the notebooks' own install cell)
     return calls
 
 

@@ -13,7 +13,7 @@ import os
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import nbformat
 
@@ -22,6 +22,9 @@ from ..execute import Execution, execute
 from ..grade import PrepareError
 from ..kernel_pool import ForkServer
 from ..sandbox import Limits, Sandbox
+
+if TYPE_CHECKING:
+    from ..grade import Options
 
 
 def default_workers() -> int:
@@ -33,19 +36,19 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def make_sandbox(options, slot: int) -> Sandbox:
+def make_sandbox(options: Options, slot: int) -> Sandbox:
     return Sandbox(slot=slot, enabled=options.sandbox, data_dir=options.data_dir,
-                   limits=Limits(threads=getattr(options, "threads", None) or threads_per_worker(options.workers),
-                                 memory=getattr(options, "memory_mib", 4096) << 20),
-                   gpu_devices=list(getattr(options, "gpu_devices", []) or []))
+                   limits=Limits(threads=options.threads or threads_per_worker(options.workers),
+                                 memory=options.memory_mib << 20),
+                   gpu_devices=list(options.gpu_devices))
 
 
-def use_fork_servers(options) -> bool:
+def use_fork_servers(options: Options) -> bool:
     """Fork servers need the sandbox and root (they drop each kernel to the slot's uid)."""
-    return options.sandbox and os.geteuid() == 0 and getattr(options, "warm", True)
+    return options.sandbox and os.geteuid() == 0 and options.warm
 
 
-async def run_one(job, options, slot: int, server: ForkServer | None = None) -> Execution:
+async def run_one(job, options: Options, slot: int, server: ForkServer | None = None) -> Execution:
     """One job in a fresh kernel of this machine's worker ``slot``."""
     return await run_in(job, make_sandbox(options, slot), server)
 
@@ -76,7 +79,7 @@ async def run_in(job, sandbox: Sandbox, server: ForkServer | None, runtime_prefi
 class Slot:
     """A worker slot: its number (uid, cgroup names) and its fork server, restarted if it dies."""
 
-    def __init__(self, number: int, options):
+    def __init__(self, number: int, options: Options):
         self.number = number
         self.options = options
         self.server: ForkServer | None = None
@@ -84,7 +87,7 @@ class Slot:
         self.spawned: ForkServer | None = None  # started by spawn(), not yet seen ready
 
     def _new_server(self) -> ForkServer:
-        return ForkServer(make_sandbox(self.options, self.number), list(getattr(self.options, "preload", [])))
+        return ForkServer(make_sandbox(self.options, self.number), list(self.options.preload))
 
     async def spawn(self) -> None:
         """Start the fork server's process without waiting for its imports."""
@@ -131,7 +134,7 @@ class Prestart:
     overlap with the release and the intake. ``run`` goes on in the same event loop,
     which owns the servers' pipes; ``close`` stops any that ``run`` did not take."""
 
-    def __init__(self, options):
+    def __init__(self, options: Options):
         sweep_stale()
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)  # as asyncio.run would, for code that asks for "the" loop
@@ -154,12 +157,12 @@ class Prestart:
         self.loop.close()
 
 
-def prestart(options) -> Prestart:
+def prestart(options: Options) -> Prestart:
     return Prestart(options)
 
 
-def run(jobs: list, options, done: Callable) -> None:
-    pool: Prestart | None = getattr(options, "prestarted", None)
+def run(jobs: list, options: Options, done: Callable) -> None:
+    pool: Prestart | None = options.prestarted
     if pool is None:
         sweep_stale()
 

@@ -70,7 +70,7 @@ def worker_data_dir(driver_dir: Path | str | None) -> Path | None:
         return Path(driver_dir)
     from pdl import data
 
-    for path in data._candidates():
+    for path in data.candidates():
         if path.is_file():
             return path.parent
     return None
@@ -127,14 +127,14 @@ class Worker:
     def sandbox(self, options: Any) -> Sandbox:
         # the driver's gpu_devices name its own devices: this node's come from what Ray gave the task
         return Sandbox(slot=self.slot, enabled=options.sandbox, data_dir=worker_data_dir(options.data_dir),
-                       limits=Limits(threads=CPUS_PER_TASK, memory=getattr(options, "memory_mib", 4096) << 20),
+                       limits=Limits(threads=CPUS_PER_TASK, memory=options.memory_mib << 20),
                        gpu_devices=task_gpu_devices(options.gpu))
 
     async def get_server(self, sandbox: Sandbox, options: Any) -> ForkServer | None:
         """The warm server for this sandbox and preload list; restarted when either changed or it died."""
         if not use_fork_servers(options):
             return None
-        key = (repr(sandbox), tuple(getattr(options, "preload", [])))
+        key = (repr(sandbox), tuple(options.preload))
         if self.server is not None and (key != self.server_key or not self.server.alive):
             await self.server.close()
             self.server, self.server_key = None, None
