@@ -25,7 +25,7 @@ from nbgrader.api import Gradebook
 NAME = "ex01_logistic_regression"
 FULL = 14.0  # every autograded point of ex01; the written answer waits for a human
 WRONG_SIGMOID = {"sigmoid": "def sigmoid(z):\n    return 1 / (1 + np.exp(z))\n"}
-WRONG_SCORE = 10.0  # what the wrong sigmoid earns honestly (see test_grade_ex01)
+WRONG_SCORE = 9.0  # what the wrong sigmoid earns honestly (see test_grade_ex01)
 
 
 class Listener:
@@ -61,7 +61,7 @@ def with_cells(nb, *sources, at_end=True):
     cells = [new_code_cell(s) for s in sources]
     if at_end:
         nb.cells.extend(cells)
-    else:  # right after the setup cell, before any test runs
+    else:  # after the title and the install cell, before the setup cell and any test
         nb.cells[2:2] = cells
     return nb
 
