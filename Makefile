@@ -11,10 +11,12 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: venv exercises book test bench bench-full clean
 
+# Everything: the student install plus the exact pins of the grader, the book, the tests and Ray
+# (pyproject.toml's extras; `pip install .` alone is the students' install).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,cluster]'
+	$(PY) -m pip install --quiet -e '.[book,test,cluster]'
 	touch $@
 
 venv: $(VENV)/.installed
