@@ -338,6 +338,7 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
         if not zipfile.is_zipfile(source):
             raise IntakeError(f"{source} is neither a folder of submissions nor a zip file")
         root = scratch / "download"
+        root.mkdir()
         raw_problems = safe_extract(source, root)
         root, wrappers = _unwrap(root, assignment)
         problems = _by_owner(raw_problems, wrappers)

@@ -1,0 +1,146 @@
+"""Issue 15: every error an instructor can cause is one line, exit code 2, no traceback, no output folder left.
+
+Each case runs the real pdl-grade (with its progress bar on: --quiet is not passed), from a folder outside the
+course where that matters.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import BIN, ROOT, read_csv, solved_student_version, write_class
+
+NAME = "ex01_logistic_regression"
+
+
+def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "pdl-grade"), *args], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})})
+
+
+def assert_instructor_error(proc: subprocess.CompletedProcess, *words: str) -> str:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr  # one line: no bar, no traceback
+    assert "Traceback" not in proc.stderr and "grading ex" not in proc.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def one_student(tmp_path_factory) -> Path:
+    return write_class(tmp_path_factory.mktemp("class"), NAME, {"alice": solved_student_version(NAME)})
+
+
+@pytest.fixture(scope="module")
+def canvas_roster(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("roster") / "gradebook.csv"
+    path.write_text("Student,ID,SIS User ID,SIS Login ID,Section,ex01_logistic_regression (555)\n"
+                    "    Points Possible,,,,,16.00\n\"Doe, Jane\",12345,s001,jdoe,Sec A,\n")
+    return path
+
+
+def test_data_that_cannot_be_loaded_names_the_real_cause(tmp_path, one_student):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "data_banknote_authentication.txt").write_text("1,2,3,4,0\n")  # present, but not the UCI table
+    out = tmp_path / "out"
+    proc = run("grade", "ex04_gradient_descent", str(one_student), "--out", str(out),
+               env={"PDL_DATA_DIR": str(data), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    line = assert_instructor_error(proc, "ex04_gradient_descent needs the course data", "is not the UCI banknote data")
+    assert "NameError" not in line and "ref_fd" not in line
+    assert not out.exists()
+
+
+def test_misspelt_assignment_suggests_the_close_name(tmp_path, one_student):
+    proc = run("grade", "ex01_logistic_regresion", str(one_student), "--out", str(tmp_path / "out"))
+    assert_instructor_error(proc, "unknown assignment 'ex01_logistic_regresion'", "did you mean ex01_logistic_regression?")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_path(tmp_path):
+    proc = run("grade", NAME, str(tmp_path / "nowhere.zip"), "--out", str(tmp_path / "out"))
+    assert_instructor_error(proc, "no submissions at", "nowhere.zip")
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_folder_and_empty_zip(tmp_path):
+    (tmp_path / "empty").mkdir()
+    proc = run("grade", NAME, str(tmp_path / "empty"), "--out", str(tmp_path / "out"))
+    assert_instructor_error(proc, "no submissions to grade", "is empty")
+    zipfile.ZipFile(tmp_path / "empty.zip", "w").close()
+    proc = run("grade", NAME, str(tmp_path / "empty.zip"), "--out", str(tmp_path / "out"))
+    assert_instructor_error(proc, "no submissions to grade")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_download_in_which_nothing_is_a_submission(tmp_path):
+    with zipfile.ZipFile(tmp_path / "export.zip", "w") as zf:
+        zf.writestr("grades_report.pdf", b"%PDF")
+        zf.writestr(f"{NAME}.ipynb", nbformat.writes(solved_student_version(NAME)))  # whose?
+    proc = run("grade", NAME, str(tmp_path / "export.zip"), "--out", str(tmp_path / "out"))
+    assert_instructor_error(proc, "no submissions found", "'grades_report.pdf'", f"'{NAME}.ipynb'", "--id-pattern")
+    proc = run("grade", NAME, str(tmp_path / "export.zip"), "--out", str(tmp_path / "out"), "--id-pattern", "(?P<x>.*)")
+    assert_instructor_error(proc, "has no (?P<student_id>...) group")
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_that_is_a_file(tmp_path, one_student):
+    (tmp_path / "file").write_text("")
+    assert_instructor_error(run("grade", NAME, str(one_student), "--out", str(tmp_path / "file")), "is a file")
+    assert_instructor_error(run("grade", NAME, str(one_student), "--out", str(tmp_path / "file" / "out")),
+                            "cannot write to the output folder")
+    assert_instructor_error(run("export", "--out", str(tmp_path / "file")), "is a file")
+
+
+def test_course_root_not_found_says_where_it_looked(tmp_path, one_student):
+    proc = run("grade", NAME, str(one_student), "--out", "out", "--root", str(tmp_path), cwd=tmp_path)
+    assert_instructor_error(proc, "no course root found", str(tmp_path), "--root")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreadable_roster(tmp_path, one_student):
+    (tmp_path / "latin1.csv").write_bytes("student_id\nM\xfcller\n".encode("latin-1"))
+    for roster, words in ((tmp_path / "nope.csv", ("cannot read the roster", "nope.csv")),
+                          (tmp_path, ("cannot read the roster",)),
+                          (tmp_path / "latin1.csv", ("is not UTF-8",))):
+        proc = run("grade", NAME, str(one_student), "--out", str(tmp_path / "out"), "--roster", str(roster))
+        assert_instructor_error(proc, *words)
+    assert not (tmp_path / "out").exists()
+
+
+def test_roster_column_that_does_not_exist(tmp_path, one_student, canvas_roster):
+    proc = run("grade", NAME, str(one_student), "--out", str(tmp_path / "out"), "--roster", str(canvas_roster),
+               "--lms", "canvas", "--lms-column", "Exercise 1")
+    assert_instructor_error(proc, "has no column 'Exercise 1'", "'ex01_logistic_regression (555)'")
+    proc = run("grade", NAME, str(one_student), "--out", str(tmp_path / "out"), "--roster", str(canvas_roster),
+               "--lms", "moodle")
+    assert_instructor_error(proc, "--lms moodle needs a Moodle grading worksheet", "Canvas gradebook export")
+    assert not (tmp_path / "out").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    proc = run("grade", NAME, str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), "--debug")
+    assert proc.returncode == 2 and "Traceback" in proc.stderr and "IntakeError" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: no submissions at")
+
+
+def test_relative_out_works_from_outside_the_course(tmp_path, one_student, canvas_roster):
+    """The README's command, run in another folder: --out relative, --root after the subcommand."""
+    proc = run("grade", NAME, str(one_student), "--out", "grading/ex01", "--root", str(ROOT), "--workers", "1",
+               cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "grading" / "ex01"
+    (row,) = read_csv(out / "grades.csv")
+    assert (row["student_id"], row["score"], row["status"]) == ("alice", "14", "graded")
+    assert row["needs_manual_grading"] == "1"  # the written answer, until graded in formgrader
+    assert "written answers to grade" in proc.stderr
+    proc = run("export", "--out", "grading/ex01", cwd=tmp_path)
+    assert proc.returncode == 0 and "still have written answers to grade" in proc.stderr, proc.stderr
+    proc = run("export", "--out", "grading/nothing", cwd=tmp_path)
+    assert_instructor_error(proc, "no gradebook at", "run pdl-grade grade")
