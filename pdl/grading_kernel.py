@@ -24,6 +24,10 @@ Output streams are ipykernel's own: their flush waits for the IOPub thread, whic
 what gives the thread that reads C-level output (fd 1 and 2) time to pass on what a cell
 wrote last. Outputs, errors and their order are as in ipykernel. The autograder forks this
 app from a slot's fork server or launches it with ``python -m pdl.grading_kernel -f FILE``.
+
+ipykernel has no settings for any of this: the overrides are of its private methods and traits, each
+named (and the replaced ones hashed) in tests/test_upstream_contract.py, which fails on an ipykernel
+that changes them.
 """
 from __future__ import annotations
 
