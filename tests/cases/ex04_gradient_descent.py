@@ -47,6 +47,21 @@ def autodiff_with(old: str, new: str) -> str:
 
 
 MISTAKES = [
+    # constant answers, each equal to the expected value of one public check: the other checks of the cell catch them
+    Case("gd_step_constant", {"gd_step": "def gd_step(w, grad, lr):\n    return 3.5\n"}, frozenset({*GD, *FIT})),
+    # fit_logistic_gd steps along a constant gradient: its one small step is right, the banknote fit is not
+    Case("logistic_nll_grad_constant", {"logistic_nll_grad": (
+        "def logistic_nll_grad(w, b, X, y):\n    return np.array([-2 / 3, -2 / 3]), -1 / 6\n")},
+         frozenset({*GRAD, *FIT})),
+    Case("autodiff_grad_constant", {"autodiff_grad": (
+        "def autodiff_grad(w, b, X, y):\n    return np.array([-0.36421064, -0.58084319]), -0.0314245351\n")},
+         frozenset(AUTO)),
+    # the optimum, hard-coded (it passed the public test before the one-step check on small data)
+    Case("fit_logistic_gd_constant", {"fit_logistic_gd": (
+        "def fit_logistic_gd(X, y, lr, epochs, batch_size=None, seed=0):\n"
+        "    w, b = np.array([-0.3293, -0.5270]), -0.1790\n"
+        "    return w, b, np.full(epochs, mean_nll(w, b, X, y))\n")},
+         frozenset(FIT)),
     # the solution's fit_logistic_gd calls gd_step: climbing uphill (or a step of size 1) ruins the fit too
     Case("gd_step_adds", {"gd_step": "def gd_step(w, grad, lr):\n    return w + lr * grad\n"},
          frozenset({*GD, *FIT})),
