@@ -11,10 +11,18 @@ import os
 import shlex
 import signal
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+PREFIX = "pdl-"  # every group this grader makes; sweep_stale removes a dead grader's
+
+
+def group_name(slot: int, what: str = "") -> str:
+    """A new group's name: PREFIX, this grader's pid (which sweep_stale reads back), the worker slot,
+    what runs in it (e.g. "server"), and a random part."""
+    return "-".join(filter(None, [f"{PREFIX}{os.getpid()}", str(slot), what, uuid.uuid4().hex[:8]]))
 
 
 def _own_paths() -> dict[str, str]:
@@ -135,7 +143,7 @@ class Cgroup:
         self.dirs = []
 
 
-def sweep_stale(prefix: str = "pdl-") -> int:
+def sweep_stale(prefix: str = PREFIX) -> int:
     """Remove groups left by a grader that was killed (their name holds its pid)."""
     removed = 0
     own = _own_paths()

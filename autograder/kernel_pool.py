@@ -21,7 +21,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -29,7 +28,7 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
 from nbformat import NotebookNode
 
-from .cgroups import Cgroup
+from .cgroups import Cgroup, group_name
 from .sandbox import (FORKED_KERNEL, FORKSERVER, GRADING_KERNEL_APP, WORK, GiB, Sandbox, SandboxedKernelManager,
                       kernel_config)
 
@@ -161,7 +160,7 @@ class ForkServer:
 
     async def spawn(self) -> None:
         """Start the server process; it imports its preload while the caller goes on."""
-        self.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{self.sandbox.slot}-server-{uuid.uuid4().hex[:6]}",
+        self.cgroup = Cgroup.create(group_name(self.sandbox.slot, "server"),
                                     SERVER_MEMORY, 64)
         cmd = self.cgroup.wrap(self.sandbox.wrap([sys.executable, FORKSERVER], self.runtime, forkserver=True))
         with open(self.log, "ab") as log:
@@ -326,5 +325,5 @@ class ForkedKernelManager(SandboxedKernelManager):
         super().__init__(server.sandbox, job_dir, kernel_name=FORKED_KERNEL, **kwargs)
         self.server = server
         lim = server.sandbox.limits
-        self.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{server.sandbox.slot}-{uuid.uuid4().hex[:8]}",
+        self.cgroup = Cgroup.create(group_name(server.sandbox.slot),
                                     lim.memory, lim.processes)

@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 import sysconfig
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from jupyter_client.provisioning import LocalProvisioner
 import pdl
 from pdl.limits import MEMORY_MIB, NOTEBOOK_TIMEOUT_S
 
-from .cgroups import Cgroup
+from .cgroups import Cgroup, group_name
 from .kernel_client import ReadyClient
 from .kernel_manager import LeanKernelManager
 
@@ -232,7 +231,7 @@ class SandboxProvisioner(LocalProvisioner):
         assert isinstance(km, SandboxedKernelManager)
         if km.sandbox.enabled and not km.cgroup.dirs:
             lim = km.sandbox.limits
-            km.cgroup = Cgroup.create(f"pdl-{os.getpid()}-{km.sandbox.slot}-{uuid.uuid4().hex[:8]}",
+            km.cgroup = Cgroup.create(group_name(km.sandbox.slot),
                                       lim.memory, lim.processes)
         return await super().launch_kernel(km.cgroup.wrap(km.sandbox.wrap(cmd, km.runtime_dir)), **kwargs)
 
