@@ -34,6 +34,7 @@ from .assignments import ASSIGNMENTS, identify
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"  # nbgrader's markers
 _HIDDEN_BLOCK = re.compile(rf"[ \t]*{re.escape(BEGIN_HIDDEN)}.*?{re.escape(END_HIDDEN)}[^\n]*\n?", re.S)
 STUB = "raise NotImplementedError()"  # nbgrader's code stub in this course (autograder/course.py)
+TEXT_STUB = "YOUR ANSWER HERE"  # nbgrader's stub of a written answer
 _REPORT = "__pdl_check_names__"  # marks the output of the names cell appended to the run
 
 
@@ -53,6 +54,7 @@ class Plan:
     nb: Any  # the notebook to run (hidden tests removed, the names cell appended)
     tests: list[TestCell]
     answers: dict[int, str]  # cell index -> grade_id of each answer cell (nbgrader solution cells)
+    written: dict[int, str]  # cell index -> grade_id of each written answer still left as nbgrader's stub
     names_cell: int
 
 
@@ -115,7 +117,7 @@ def plan(nb: Any) -> Plan:
     """The notebook as it will run: hidden tests dropped, and one last cell that reports which names are defined."""
     import nbformat
 
-    tests, answers, names = [], {}, []
+    tests, answers, written, names = [], {}, {}, []
     for index, cell in enumerate(nb.cells):
         meta = _nbgrader(cell)
         if is_test_cell(cell):
@@ -126,12 +128,14 @@ def plan(nb: Any) -> Plan:
                 names += used
         elif cell.cell_type == "code" and meta.get("solution"):
             answers[index] = meta.get("grade_id", f"cell {index + 1}")
+        elif cell.cell_type == "markdown" and meta.get("solution") and cell.source.strip() == TEXT_STUB:
+            written[index] = meta.get("grade_id", f"cell {index + 1}")
     names = list(dict.fromkeys(names))
     nb.cells.append(nbformat.v4.new_code_cell(
         "import json as _pdl_json, types as _pdl_types\n"
         f"print({_REPORT!r} + _pdl_json.dumps({{'missing': [n for n in {names!r} if n not in globals()],\n"
         "    'defined': [n for n, v in globals().items() if not n.startswith('_') and not isinstance(v, _pdl_types.ModuleType)]}))\n"))
-    return Plan(nb, tests, answers, len(nb.cells) - 1)
+    return Plan(nb, tests, answers, written, len(nb.cells) - 1)
 
 
 # --------------------------------------------------------------------------- running it
@@ -239,6 +243,9 @@ def report(path: Path, p: Plan, run: Run) -> tuple[list[str], bool]:
             lines.append(f"NOT ANSWERED  cell {index + 1} ({grade_id}): still raises NotImplementedError")
         elif err:
             lines.append(f"ERROR   cell {index + 1} ({grade_id}): {_one_line(_why(*err))}")
+    for index, grade_id in p.written.items():
+        lines.append(f"NOT ANSWERED  cell {index + 1} ({grade_id}): written answer still says {TEXT_STUB!r} "
+                     "(graded by hand, not by the tests)")
     for index, cell in enumerate(cells[: p.names_cell]):
         err = _error(cell)
         if err and index not in p.answers and not is_test_cell(cell):

@@ -179,6 +179,9 @@ def test_pdl_check_lists_what_a_blank_notebook_still_lacks(student, tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     unanswered = re.findall(r"^NOT ANSWERED\s+cell \d+ \((\w+)\): still raises NotImplementedError$", proc.stdout, re.M)
     assert unanswered == answer_cells(nb)
+    written = re.findall(r"^NOT ANSWERED\s+cell \d+ \((\w+)\): written answer still says", proc.stdout, re.M)
+    assert written == [c.metadata.nbgrader["grade_id"] for c in nb.cells
+                       if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
     failed = re.findall(r"^FAILED\s+(\w+) ", proc.stdout, re.M)
     assert failed == public_tests(nb)
     assert f"RESULT  0 of {len(failed)} public tests passed" in proc.stdout
@@ -230,14 +233,18 @@ def test_pdl_check_stops_a_cell_at_the_graders_cell_limit(tmp_path):
     assert re.search(r"^passed\s+test_decision_boundary ", text, re.M), text  # the cells after it ran
 
 
-@pytest.mark.parametrize("content", [None, "not json", '{"cells": 3}'])
-def test_pdl_check_usage_errors_exit_2_in_one_line(tmp_path, content):
+@pytest.mark.parametrize("content", [None, "not json", '{"cells": 3}', '{"cells": [], "metadata": {}, '
+                                     '"nbformat": 4, "nbformat_minor": 5}'])
+def test_pdl_check_usage_errors_exit_2_in_one_line(tmp_path, capsys, content):
+    """No file, not JSON, not a notebook, a notebook without public tests: one line on stderr, exit 2."""
+    from pdl import selfcheck
+
     path = tmp_path / "ex01_logistic_regression.ipynb"
     if content is not None:
         path.write_text(content)
-    proc = pdl_check(path)
-    assert proc.returncode == 2
-    assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert selfcheck.main([str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and err.startswith("pdl-check: error: ")
 
 
 def test_assignment_names_have_one_source_and_are_recognised():
