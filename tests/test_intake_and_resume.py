@@ -53,7 +53,8 @@ def bad_class(tmp_path_factory):
             cell.source = "pass  # nothing to see"
     put("edited_tests", f"{NAME}.ipynb", nb_bytes(edited))
     moved = solved_student_version(NAME)
-    moved.cells.append(moved.cells.pop(1))  # the setup cell, moved to the end: nothing can run before it
+    setup = next(i for i, c in enumerate(moved.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    moved.cells.append(moved.cells.pop(setup))  # the setup cell, moved to the end: nothing can run before it
     put("moved_setup", f"{NAME}.ipynb", nb_bytes(moved))
     dies = solved_student_version(NAME)
     dies.cells.insert(2, new_code_cell("import os\nos._exit(3)"))
