@@ -36,7 +36,8 @@ def test_three_submissions_score_exactly(out):
 
 
 def test_csv_columns(out):
-    assert list(read_csv(out / "grades.csv")[0]) == ["student_id", "assignment", "score", "max_score", "status"]
+    assert list(read_csv(out / "grades.csv")[0]) == ["student_id", "display_name", "assignment", "score", "max_score",
+                                                     "status", "late", "late_penalty", "needs_manual_grading"]
     assert list(read_csv(out / "grades_long.csv")[0]) == [
         "student_id", "assignment", "notebook", "grade_id", "score", "max_score"]
     assert len(read_csv(out / "grades_long.csv")) == 3 * 13  # 12 test cells and 1 written answer each
