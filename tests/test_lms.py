@@ -89,6 +89,25 @@ def test_zip_member_names_written_as_utf8_without_the_flag():
     assert member_name(info) == "Max Müller_502_assignsubmission_file_/x.ipynb"
 
 
+def test_nbgrader_tree_and_student_folders(tmp_path):
+    tree = tmp_path / "course" / "submitted"
+    for student in ("alice", "bob"):
+        (tree / student / NAME).mkdir(parents=True)
+        (tree / student / NAME / f"{NAME}.ipynb").write_bytes(GOOD)
+        (tree / student / NAME / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    intake = collect(tmp_path / "course", NAME)
+    assert intake.layout == "nbgrader submitted/ tree" and not intake.unmatched
+    assert [(s.student_id, s.status, s.late) for s in intake.submissions] == [("alice", "ok", None), ("bob", "ok", None)]
+    folders = tmp_path / "folders"
+    for student in ("Max Müller", "李雷"):
+        (folders / student).mkdir(parents=True)
+        (folders / student / f"{NAME}.ipynb").write_bytes(GOOD)
+    intake = collect(folders, NAME)
+    assert intake.layout == "one folder per student"
+    ids = {s.display_name: s.student_id for s in intake.submissions}
+    assert ids["Max Müller"] == "Max_Muller" and ids["李雷"] == ascii_id("李雷") and all(i.isascii() for i in ids.values())
+
+
 def test_nothing_matching_is_an_error_with_the_names(tmp_path):
     for name in ("a.pdf", "b.docx"):
         (tmp_path / name).write_text("x")
