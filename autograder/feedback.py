@@ -2,7 +2,8 @@
 
 Before rendering, each test cell's hidden block is replaced by a note and its output
 by the student-safe verdict messages: no hidden-test source, hidden inputs or
-expected values reach the student.
+expected values reach the student (formgrader.RedactFeedback, which formgrader's own
+"Generate Feedback" runs too). Math is typeset by MathJax from the output folder.
 """
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ from typing import Any
 
 import nbformat
 import nbgrader
-from jinja2 import pass_context
+from jinja2 import DictLoader, pass_context
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.exporters.exporter import ResourcesDict
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbformat.v4 import new_markdown_cell
 from traitlets.config import Config
 
+from .formgrader import MATHJAX_MACRO, RedactFeedback
 from .plans import is_test_cell
 from .shared_gradebook import SharedGetGrades
 from .verdicts import redact_hidden, verdict_outputs
@@ -59,6 +60,11 @@ class FeedbackExporter(HTMLExporter):
     nbformat validated at intake, with outputs from nbclient and the verdicts; the tests
     validate it), redacted (a fifth of a render).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # MathJax from the output folder, not a CDN (formgrader.MATHJAX_MACRO replaces nbconvert's macro)
+        self.extra_loaders = [DictLoader({"mathjax.html.j2": MATHJAX_MACRO}), *self.extra_loaders]
 
     def _preprocess(self, nb: nbformat.NotebookNode, resources: dict[str, Any]) -> tuple[Any, Any]:
         for preprocessor in self._preprocessors:
@@ -132,9 +138,9 @@ def write(out: Path, db_url: str, result: dict[str, Any]) -> Path:
                         f"<b>{html.escape(result['status'])}</b></p><p>{html.escape(result['message'])}</p>"
                         "<p>Score: 0</p></body></html>", encoding="utf-8")
         return path
-    nb = redact(nbformat.from_dict(result["notebook"]))
-    if result["message"]:
-        nb.cells.insert(0, new_markdown_cell(f"**Grader notes** ({result['status']}): {result['message']}"))
+    nb = nbformat.from_dict(result["notebook"])
+    nb.metadata["pdl"] = {"status": result["status"], "message": result["message"]}
+    nb, _ = RedactFeedback().preprocess(nb, ResourcesDict())  # as formgrader's Generate Feedback does
     resources = ResourcesDict(nbgrader={"db_url": db_url, "assignment": assignment, "notebook": assignment,
                                         "student": student})
     nb, resources = SharedGetGrades().preprocess(nb, resources)

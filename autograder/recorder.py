@@ -16,7 +16,7 @@ import queue
 import signal
 from typing import TYPE_CHECKING, Any
 
-from . import feedback, gradebook, shared_gradebook
+from . import feedback, formgrader, gradebook, shared_gradebook
 
 if TYPE_CHECKING:
     from .grade import Assignment
@@ -26,7 +26,7 @@ POLL = 1.0  # seconds between checks that the grading process is still there
 
 def _record(assignment: "Assignment", result: dict[str, Any], fresh: bool) -> list[str]:
     try:
-        gradebook.record(assignment, [result])
+        gradebook.record(assignment, [result], unchanged=not fresh)
     except Exception as exc:  # noqa: BLE001 (reported; the stored result is safe and a rerun redoes it)
         return [f"{result['student_id']}: gradebook: {type(exc).__name__}: {exc}"]
     if fresh or not feedback.feedback_path(assignment.out, result).is_file():
@@ -52,6 +52,10 @@ def _writer(todo: Any, done: Any, parent: int) -> None:
             break
         if isinstance(item, tuple) and item[0] == "assignment":
             assignment = item[1]
+            try:
+                formgrader.write_course(assignment.out)
+            except OSError as exc:  # reported; grading goes on
+                errors.append(f"formgrader's nbgrader_config.py: {exc}")
             continue
         assert assignment is not None
         errors += _record(assignment, *item)

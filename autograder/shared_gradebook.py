@@ -196,6 +196,22 @@ class SharedSaveAutoGrades(SaveAutoGrades):
         gb.db.commit()  # the notebook's scores together, or none of them
         return nb, resources
 
+    def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        """nbgrader's, except that a grade a grader reviewed stays reviewed when the result is unchanged.
+
+        nbgrader marks every grade with a manual score "needs manual grading" again, which is
+        right for a new submission; a rerun records the same results again, and must not undo
+        formgrader's work.
+        """
+        if not resources["nbgrader"].get("unchanged"):
+            return super()._add_score(cell, resources)
+        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
+                                          self.assignment_id, self.student_id)
+        reviewed = grade.manual_score is not None and not grade.needs_manual_grade
+        super()._add_score(cell, resources)
+        if reviewed:
+            grade.needs_manual_grade = False
+
 
 class SharedGetGrades(GetGrades):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:

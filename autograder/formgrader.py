@@ -1,0 +1,217 @@
+"""The output folder of ``pdl-grade grade`` as an nbgrader course that formgrader opens safely.
+
+Formgrader is nbgrader's Jupyter server extension (``jupyter lab`` or ``jupyter server`` run in
+the output folder, then ``/formgrader``). It reads ``nbgrader_config.py`` from the folder it is
+started in; ``write_course`` puts one there that:
+
+- names the course, its gradebook and its folders (source/, release/, submitted/, autograded/,
+  feedback/), so formgrader lists the assignment with its submissions;
+- replaces nbgrader's file exchange by ``NoExchange*`` classes (its public ``ExchangeFactory``
+  settings): the assignment shows as released (students have it from the book or the LMS), and
+  releasing, collecting or releasing feedback through formgrader ends in one clear message
+  instead of a copy into a shared folder;
+- makes formgrader's "Generate Feedback" write the same redacted feedback as ``pdl-grade
+  feedback`` (``GenerateFeedback.preprocessors`` starts with ``RedactFeedback``, and
+  ``GenerateFeedback.exporter_class`` is ours): no hidden test source, no expected values, no
+  rubric;
+- loads MathJax from the output folder's ``mathjax/`` (copied from the book's build), so math
+  renders offline in formgrader and in the feedback; elsewhere the pages fall back to a CDN.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat import NotebookNode
+from nbformat.v4 import new_markdown_cell
+from nbgrader.exchange.abc import ExchangeCollect, ExchangeList, ExchangeReleaseAssignment, ExchangeReleaseFeedback
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .course import COURSE_ID
+
+MATHJAX_DIR = "mathjax"  # in the output folder; not hidden: Jupyter serves no hidden files
+RUBRIC_MARK = "pdl_rubric"  # metadata.pdl key of the grader-only rubric cell in autograded/
+
+NO_EXCHANGE = ("pdl-grade does not use nbgrader's exchange: students get the assignment from the course book or "
+               "your LMS, and their feedback from `pdl-grade feedback --out {out}` (feedback/<student>/<assignment>"
+               ".html, hidden tests removed), which you upload to the LMS")
+
+# nbconvert's mathjax macro (templates/base/mathjax.html.j2), for MathJax 3 from the output folder:
+# a feedback page finds it beside its feedback/ folder, formgrader's page under Jupyter's /files/.
+MATHJAX_MACRO = r"""{%- macro mathjax(url=None) -%}
+<script>
+window.MathJax = {
+  tex: {inlineMath: [["$", "$"], ["\\(", "\\)"]], displayMath: [["$$", "$$"], ["\\[", "\\]"]],
+        processEscapes: true, processEnvironments: true},
+  options: {ignoreHtmlClass: "tex2jax_ignore", processHtmlClass: "tex2jax_process"}
+};
+(function () {
+  var cdn = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js", local = null;
+  if (typeof window.base_url === "string") {  // formgrader's page: Jupyter serves the output folder under /files/
+    local = window.base_url.replace(/\/formgrader$/, "") + "/files/""" + MATHJAX_DIR + r"""/tex-chtml.js";
+  } else if (/\/feedback\/[^?#]*$/.test(location.pathname)) {  // a feedback page inside the output folder
+    local = location.href.replace(/\/feedback\/[^?#]*$/, "/""" + MATHJAX_DIR + r"""/tex-chtml.js");
+  }
+  function load(src, fallback) {
+    var s = document.createElement("script");
+    s.src = src; s.async = true;
+    if (fallback) { s.onerror = function () { load(fallback, null); }; }
+    document.head.appendChild(s);
+  }
+  load(local || cdn, local ? cdn : null);
+})();
+</script>
+{%- endmacro %}
+"""
+
+CONFIG = '''# Written by pdl-grade (autograder/formgrader.py): this output folder is an nbgrader course.
+# Start formgrader here:  jupyter lab   (then Nbgrader > Formgrader, or open /formgrader)
+import os
+
+import nbgrader
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+
+from autograder import formgrader
+
+c = get_config()  # noqa: F821 (nbgrader's config loader provides it)
+here = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = here
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# No nbgrader exchange: the assignment is released through the book or the LMS, feedback through
+# `pdl-grade feedback` and the LMS. Formgrader's release, collect and release-feedback buttons say so.
+c.ExchangeFactory.list = formgrader.NoExchangeList
+c.ExchangeFactory.release_assignment = formgrader.NoExchangeReleaseAssignment
+c.ExchangeFactory.collect = formgrader.NoExchangeCollect
+c.ExchangeFactory.release_feedback = formgrader.NoExchangeReleaseFeedback
+
+# Formgrader's "Generate Feedback": hidden tests, expected values and rubrics removed, as in pdl-grade feedback.
+c.GenerateFeedback.preprocessors = [formgrader.RedactFeedback, GetGrades, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.exporter_class = formgrader.feedback_exporter_class()
+
+# MathJax from ./{mathjax}/ (formgrader's own page: Jupyter's /files/{mathjax}/), not a CDN: nbconvert's
+# "base" template's mathjax macro is replaced by ./{mathjax}/templates/base/mathjax.html.j2. This file is
+# read after formgrader's own settings, so nbgrader's templates (formgrade, feedback) are named here too.
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(here, {mathjax!r}, "templates"),
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]
+'''
+
+
+class NoExchangeList(ExchangeList):
+    """Lists every assignment of release/ as released; refuses to remove one (formgrader's "unrelease")."""
+
+    def start(self) -> list[dict]:
+        if self.remove:
+            self.fail(NO_EXCHANGE.format(out=self.coursedir.root))
+        release = Path(self.coursedir.root) / self.coursedir.release_directory
+        names = sorted(p.name for p in release.iterdir() if p.is_dir()) if release.is_dir() else []
+        return [{"course_id": self.coursedir.course_id, "assignment_id": name, "status": "released",
+                 "path": str(release / name), "notebooks": []} for name in names]
+
+
+class NoExchangeReleaseAssignment(ExchangeReleaseAssignment):
+    def start(self) -> None:
+        self.fail(NO_EXCHANGE.format(out=self.coursedir.root))
+
+
+class NoExchangeCollect(ExchangeCollect):
+    def start(self) -> None:
+        self.fail(NO_EXCHANGE.format(out=self.coursedir.root))
+
+
+class NoExchangeReleaseFeedback(ExchangeReleaseFeedback):
+    def start(self) -> None:
+        self.fail(NO_EXCHANGE.format(out=self.coursedir.root))
+
+
+class RedactFeedback(NbGraderPreprocessor):  # nbgrader's base: enabled when registered
+    """What a student may see of a graded notebook: no rubric, no hidden tests, the grader's notes first.
+
+    It runs on the notebooks of autograded/ (formgrader's "Generate Feedback") and in
+    ``pdl-grade feedback``, so both write the same page.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        from .feedback import redact  # feedback imports this module
+
+        nb.cells = [cell for cell in nb.cells if not cell.get("metadata", {}).get("pdl", {}).get(RUBRIC_MARK)]
+        redact(nb)
+        notes = nb.metadata.pop("pdl", {})
+        if notes.get("message"):
+            nb.cells.insert(0, new_markdown_cell(f"**Grader notes** ({notes.get('status', '')}): {notes['message']}"))
+        return nb, resources
+
+
+def feedback_exporter_class() -> type:
+    from .feedback import FeedbackExporter
+
+    return FeedbackExporter
+
+
+def _mathjax_source() -> Path | None:
+    """MathJax 3 as the book's build installs it from npm (book/build.py), if it is here."""
+    from .course import find_root
+
+    for root in (find_root(), Path(__file__).resolve().parent.parent):
+        es5 = root / "_build" / ".mathjax" / "node_modules" / "mathjax" / "es5"
+        if (es5 / "tex-chtml.js").is_file():
+            return es5
+    return None
+
+
+def _install_mathjax(out: Path) -> None:
+    target = out / MATHJAX_DIR
+    templates = target / "templates" / "base"
+    templates.mkdir(parents=True, exist_ok=True)
+    macro = templates / "mathjax.html.j2"
+    if not macro.is_file() or macro.read_text() != MATHJAX_MACRO:
+        macro.write_text(MATHJAX_MACRO)
+    es5 = _mathjax_source()
+    if es5 is None or (target / "tex-chtml.js").is_file():
+        return  # without a local copy, the pages load MathJax from the CDN
+    shutil.copytree(es5 / "output" / "chtml" / "fonts" / "woff-v2", target / "output" / "chtml" / "fonts" / "woff-v2",
+                    dirs_exist_ok=True)
+    tmp = target / f".tex-chtml.js.{os.getpid()}"
+    shutil.copyfile(es5 / "tex-chtml.js", tmp)
+    tmp.replace(target / "tex-chtml.js")  # last: its presence means the copy is whole
+
+
+def write_course(out: Path) -> Path:
+    """Make ``out`` an nbgrader course for formgrader (idempotent, cheap when nothing changed)."""
+    path = out / "nbgrader_config.py"
+    text = CONFIG.format(course_id=COURSE_ID, mathjax=MATHJAX_DIR)
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    _install_mathjax(out)
+    return path
+
+
+def rubrics(source: NotebookNode) -> dict[str, str]:
+    """grade_id -> the instructor's model answer and rubric, for each manually graded answer."""
+    from nbgrader import utils
+
+    found = {}
+    for cell in source.cells:
+        if utils.is_grade(cell) and utils.is_solution(cell):
+            text = cell.source
+            begin, end = "### BEGIN SOLUTION", "### END SOLUTION"
+            if begin in text and end in text:
+                text = text.split(begin, 1)[1].split(end, 1)[0]
+            found[cell.metadata.nbgrader["grade_id"]] = text.strip()
+    return found
+
+
+def rubric_cell(grade_id: str, points: float, text: str) -> NotebookNode:
+    """The grader-only cell shown after a written answer in formgrader; never in feedback."""
+    quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+    cell = new_markdown_cell(f"> **For the grader only: model answer and rubric for `{grade_id}` ({points:g} points).** "
+                             f"Students never see this cell.\n>\n{quoted}")
+    cell.metadata["pdl"] = {RUBRIC_MARK: grade_id}
+    return cell
