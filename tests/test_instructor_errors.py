@@ -1,28 +1,51 @@
 """Issue 15: every error an instructor can cause is one line, exit code 2, no traceback, no output folder left.
 
-Each case runs the real pdl-grade (with its progress bar on: --quiet is not passed), from a folder outside the
-course where that matters.
+The errors are caught before anything starts, so most cases call pdl-grade's main() in this process (what it
+prints to stderr is captured); the relative --out run and --debug go through the installed command.
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import BIN, ROOT, read_csv, solved_student_version, write_class
 
+from autograder import cli
+
 NAME = "ex01_logistic_regression"
 
 
-def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "pdl-grade"), *args], cwd=cwd, capture_output=True, text=True, timeout=600,
+@dataclass
+class Ran:
+    returncode: int
+    stderr: str
+
+
+def command(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Ran:
+    proc = subprocess.run([str(BIN / "pdl-grade"), *args], cwd=cwd, capture_output=True, text=True, timeout=600,
                           env={**os.environ, **(env or {})})
+    return Ran(proc.returncode, proc.stderr)
 
 
-def assert_instructor_error(proc: subprocess.CompletedProcess, *words: str) -> str:
+@pytest.fixture
+def run(monkeypatch, capsys):
+    """pdl-grade's main() in this process, in ``cwd`` with ``env`` set."""
+    def call(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Ran:
+        monkeypatch.chdir(cwd)
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        code = cli.main(list(args))
+        return Ran(code, capsys.readouterr().err)
+    return call
+
+
+def assert_instructor_error(proc: Ran, *words: str) -> str:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr  # one line: no bar, no traceback
@@ -45,7 +68,7 @@ def canvas_roster(tmp_path_factory) -> Path:
     return path
 
 
-def test_data_that_cannot_be_loaded_names_the_real_cause(tmp_path, one_student):
+def test_data_that_cannot_be_loaded_names_the_real_cause(run, tmp_path, one_student):
     data = tmp_path / "data"
     data.mkdir()
     (data / "data_banknote_authentication.txt").write_text("1,2,3,4,0\n")  # present, but not the UCI table
@@ -57,19 +80,19 @@ def test_data_that_cannot_be_loaded_names_the_real_cause(tmp_path, one_student):
     assert not out.exists()
 
 
-def test_misspelt_assignment_suggests_the_close_name(tmp_path, one_student):
+def test_misspelt_assignment_suggests_the_close_name(run, tmp_path, one_student):
     proc = run("grade", "ex01_logistic_regresion", str(one_student), "--out", str(tmp_path / "out"))
     assert_instructor_error(proc, "unknown assignment 'ex01_logistic_regresion'", "did you mean ex01_logistic_regression?")
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_path(tmp_path):
+def test_missing_path(run, tmp_path):
     proc = run("grade", NAME, str(tmp_path / "nowhere.zip"), "--out", str(tmp_path / "out"))
     assert_instructor_error(proc, "no submissions at", "nowhere.zip")
     assert not (tmp_path / "out").exists()
 
 
-def test_empty_folder_and_empty_zip(tmp_path):
+def test_empty_folder_and_empty_zip(run, tmp_path):
     (tmp_path / "empty").mkdir()
     proc = run("grade", NAME, str(tmp_path / "empty"), "--out", str(tmp_path / "out"))
     assert_instructor_error(proc, "no submissions to grade", "is empty")
@@ -79,7 +102,7 @@ def test_empty_folder_and_empty_zip(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_download_in_which_nothing_is_a_submission(tmp_path):
+def test_a_download_in_which_nothing_is_a_submission(run, tmp_path):
     with zipfile.ZipFile(tmp_path / "export.zip", "w") as zf:
         zf.writestr("grades_report.pdf", b"%PDF")
         zf.writestr(f"{NAME}.ipynb", nbformat.writes(solved_student_version(NAME)))  # whose?
@@ -90,7 +113,7 @@ def test_a_download_in_which_nothing_is_a_submission(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_out_that_is_a_file(tmp_path, one_student):
+def test_out_that_is_a_file(run, tmp_path, one_student):
     (tmp_path / "file").write_text("")
     assert_instructor_error(run("grade", NAME, str(one_student), "--out", str(tmp_path / "file")), "is a file")
     assert_instructor_error(run("grade", NAME, str(one_student), "--out", str(tmp_path / "file" / "out")),
@@ -98,13 +121,13 @@ def test_out_that_is_a_file(tmp_path, one_student):
     assert_instructor_error(run("export", "--out", str(tmp_path / "file")), "is a file")
 
 
-def test_course_root_not_found_says_where_it_looked(tmp_path, one_student):
+def test_course_root_not_found_says_where_it_looked(run, tmp_path, one_student):
     proc = run("grade", NAME, str(one_student), "--out", "out", "--root", str(tmp_path), cwd=tmp_path)
     assert_instructor_error(proc, "no course root found", str(tmp_path), "--root")
     assert not (tmp_path / "out").exists()
 
 
-def test_unreadable_roster(tmp_path, one_student):
+def test_unreadable_roster(run, tmp_path, one_student):
     (tmp_path / "latin1.csv").write_bytes("student_id\nM\xfcller\n".encode("latin-1"))
     for roster, words in ((tmp_path / "nope.csv", ("cannot read the roster", "nope.csv")),
                           (tmp_path, ("cannot read the roster",)),
@@ -114,7 +137,7 @@ def test_unreadable_roster(tmp_path, one_student):
     assert not (tmp_path / "out").exists()
 
 
-def test_roster_column_that_does_not_exist(tmp_path, one_student, canvas_roster):
+def test_roster_column_that_does_not_exist(run, tmp_path, one_student, canvas_roster):
     proc = run("grade", NAME, str(one_student), "--out", str(tmp_path / "out"), "--roster", str(canvas_roster),
                "--lms", "canvas", "--lms-column", "Exercise 1")
     assert_instructor_error(proc, "has no column 'Exercise 1'", "'ex01_logistic_regression (555)'")
@@ -125,14 +148,14 @@ def test_roster_column_that_does_not_exist(tmp_path, one_student, canvas_roster)
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    proc = run("grade", NAME, str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), "--debug")
+    proc = command("grade", NAME, str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), "--debug")
     assert proc.returncode == 2 and "Traceback" in proc.stderr and "IntakeError" in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error: no submissions at")
 
 
 def test_relative_out_works_from_outside_the_course(tmp_path, one_student, canvas_roster):
     """The README's command, run in another folder: --out relative, --root after the subcommand."""
-    proc = run("grade", NAME, str(one_student), "--out", "grading/ex01", "--root", str(ROOT), "--workers", "1",
+    proc = command("grade", NAME, str(one_student), "--out", "grading/ex01", "--root", str(ROOT), "--workers", "1",
                cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "grading" / "ex01"
@@ -140,7 +163,7 @@ def test_relative_out_works_from_outside_the_course(tmp_path, one_student, canva
     assert (row["student_id"], row["score"], row["status"]) == ("alice", "14", "graded")
     assert row["needs_manual_grading"] == "1"  # the written answer, until graded in formgrader
     assert "written answers to grade" in proc.stderr
-    proc = run("export", "--out", "grading/ex01", cwd=tmp_path)
+    proc = command("export", "--out", "grading/ex01", cwd=tmp_path)
     assert proc.returncode == 0 and "still have written answers to grade" in proc.stderr, proc.stderr
-    proc = run("export", "--out", "grading/nothing", cwd=tmp_path)
+    proc = command("export", "--out", "grading/nothing", cwd=tmp_path)
     assert_instructor_error(proc, "no gradebook at", "run pdl-grade grade")
