@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
-from .layouts import JUNK, Claim, Layout, Pattern, base_stem, detectable
+from .layouts import JUNK, Claim, Layout, Pattern, base_stem, detectable, lms_layouts
 
 if TYPE_CHECKING:
     from .roster import Roster
@@ -198,7 +198,7 @@ def _unwrap(root: Path, assignment: str) -> tuple[Path, set[str]]:
             continue
         only = entries[0] if len(entries) == 1 else None
         if (only is not None and only.is_dir() and not any(only.glob("*.ipynb")) and not (only / assignment).is_dir()
-                and not any(layout.claim_all([(only.name, True)], root) for layout in detectable(assignment)[:3])):
+                and not any(layout.claim_all([(only.name, True)], root) for layout in lms_layouts())):
             wrappers.add(only.name)
             root = only
             continue
@@ -231,11 +231,13 @@ class _File:
 def _files(root: Path, name: str, claim: Claim, layout: Layout) -> list[_File]:
     """The files of one claimed entry: itself, or everything in the student's folder."""
     entry = root / name
+    if not claim.gradable:  # the LMS's receipts and online-text pages
+        return []
     if layout.name == "nbgrader":
         entry = entry / claim.filename
     if not entry.is_dir():
         return [_File(entry, claim.filename or name, (*claim.order, _mtime(entry), name), claim.late, claim.attempt)] \
-            if claim.gradable and entry.exists() else []
+            if entry.exists() else []
     found = []
     for path in sorted(entry.rglob("*")):
         rel = path.relative_to(entry)
@@ -360,10 +362,12 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
     unmatched = [name for name, _ in entries if name not in claims]
     if not claims:
         shown = ", ".join(repr(name) for name in unmatched[:SHOWN]) + (", ..." if len(unmatched) > SHOWN else "")
-        what = f"--id-pattern {pattern.pattern!r} matches none of" if pattern is not None else \
-            "none of them is named as Canvas, Moodle or Blackboard name a download's files, nor is a student " \
-            "folder or nbgrader's submitted/ tree; for another LMS pass --id-pattern REGEX. Found"
-        raise IntakeError(f"no submissions found in {source}: {what} its {len(entries)} entries ({shown})")
+        if pattern is not None:
+            raise IntakeError(f"no submissions found in {source}: --id-pattern {pattern.pattern!r} matches none of "
+                              f"its {len(entries)} files ({shown})")
+        raise IntakeError(f"no submissions found in {source}: none of its {len(entries)} entries ({shown}) is named "
+                          "as Canvas, Moodle or Blackboard name their downloads, nor is a student folder or "
+                          "nbgrader's submitted/ tree; for another LMS, pass --id-pattern REGEX")
 
     by_student: dict[str, list[tuple[str, Claim]]] = {}
     for name, claim in claims.items():
@@ -384,7 +388,8 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
             display = raw_student.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         note = f"folder name {raw_student!r} was stored as {student!r}" \
             if layout.name in ("folders", "nbgrader") and student != raw_student else ""
-        sub = Submission(student, "ok", display_name=display)
+        sub = Submission(student, "ok", display_name=display,
+                         late=next((c.late for _, c in owned if c.late is not None), None))
         submissions.append(sub)
         refused = next((problems[name][0] for name, _ in owned if name in problems), None)
         files = [f for name, claim in owned for f in _files(root, name, claim, layout)]
@@ -404,7 +409,9 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
         read_status, read_message, nb, digest = read_notebook(chosen.path)
         sub.status = read_status if read_status != "ok" else status
         sub.message = "; ".join(filter(None, [message, read_message, note]))
-        sub.path, sub.notebook, sub.digest, sub.late = source / chosen.filename, nb, digest, chosen.late
+        where = chosen.path.relative_to(root) if chosen.path.is_relative_to(root) else Path(chosen.filename)
+        sub.path, sub.notebook, sub.digest = source / where, nb, digest  # the path as in the download
+        sub.late = chosen.late if chosen.late is not None else sub.late
     intake = Intake(submissions, layout.label, unmatched)
     if roster is not None:
         on_roster = {s.student_id for s in roster.students}

@@ -191,6 +191,11 @@ def compile_pattern(text: str) -> re.Pattern[str]:
     return regex
 
 
+def lms_layouts() -> list[Layout]:
+    """The layouts that recognise an LMS's own names."""
+    return [Canvas(), Moodle(), Blackboard()]
+
+
 def detectable(assignment: str) -> list[Layout]:
     """The layouts tried when no pattern is given, the more specific first (they win a tie)."""
-    return [Canvas(), Moodle(), Blackboard(), Nbgrader(assignment), Folders()]
+    return [*lms_layouts(), Nbgrader(assignment), Folders()]

@@ -168,7 +168,7 @@ def test_canvas_grades_csv(canvas):
                    "12346": ("Müller, Max", FULL, "graded", "true"),
                    "12347": ("Smith, Bob", "0", "graded", "false"),
                    "12348": ("Absent, Al", "0", "missing", ""),
-                   "12349": ("Lee, Anna", "0", "missing", ""),
+                   "12349": ("Lee, Anna", "0", "missing", "false"),  # a text entry, on time: no notebook
                    "99999": ("strangerx", FULL, "not_in_roster", "false")}
     assert "Canvas (Download Submissions)" in proc.stderr and "notes.txt" in proc.stderr
     assert "late (the LMS's mark)" in proc.stderr
