@@ -32,10 +32,43 @@ def model_with(old: str, new: str) -> str:
     return MODEL_SOURCE.replace(old, new)
 
 
+# A constant answer: the asked layers, then a layer that outputs 0.5 whatever comes in. Parameter count, weight shapes and
+# output shape are all right; only what the network computes gives it away.
+CONSTANT = "keras.layers.Lambda(lambda p: 0 * p + 0.5)"
+
 MISTAKES = [
+    Case("build_logistic_model_constant", {"build_logistic_model": (
+        "def build_logistic_model():\n"
+        "    return keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1, activation='sigmoid'), " + CONSTANT + "])\n")},
+         frozenset(LOGISTIC)),
+    # the graded model is built with it: it predicts 0.5 for every note
+    Case("build_fcnn_sequential_constant", {"build_fcnn_sequential": (
+        "def build_fcnn_sequential(hidden_units=(8,), activation='relu'):\n"
+        "    layers = [keras.Input(shape=(2,))] + [keras.layers.Dense(u, activation=activation) for u in hidden_units]\n"
+        "    return keras.Sequential(layers + [keras.layers.Dense(1, activation='sigmoid'), " + CONSTANT + "])\n")},
+         frozenset({*SEQ, *MODEL})),
+    Case("build_fcnn_functional_constant", {"build_fcnn_functional": (
+        "def build_fcnn_functional(hidden_units=(8,), activation='relu'):\n"
+        "    inputs = keras.Input(shape=(2,))\n    x = inputs\n"
+        "    for units in hidden_units:\n        x = keras.layers.Dense(units, activation=activation)(x)\n"
+        "    return keras.Model(inputs, " + CONSTANT + "(keras.layers.Dense(1, activation='sigmoid')(x)))\n")},
+         frozenset(FUNC)),
+    # an empty History, no training: the graded model stays untrained
+    Case("train_constant", {"train": (
+        "def train(model, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate):\n"
+        "    return keras.callbacks.History()\n")},
+         frozenset({*TRAIN, *MODEL})),
+    Case("model_constant", {"model": (
+        "model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Lambda(lambda x: 0 * x[:, :1] + 0.5)])\n")},
+         frozenset(MODEL)),
     # a linear output is not a probability
     Case("logistic_no_sigmoid", {"build_logistic_model": (
         "def build_logistic_model():\n    return keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])\n")},
+         frozenset(LOGISTIC)),
+    # a ReLU output: the outputs differ from sigmoid(x w + b) with the model's own weights
+    Case("logistic_relu_output", {"build_logistic_model": (
+        "def build_logistic_model():\n"
+        "    return keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1), keras.layers.ReLU()])\n")},
          frozenset(LOGISTIC)),
     # the Keras 2 way: works, but deprecated in Keras 3 (a warning); only the hidden test checks for it
     Case("logistic_input_shape", {"build_logistic_model": (
@@ -71,6 +104,20 @@ MISTAKES = [
         "    layers = [keras.Input(shape=(2,))] + [keras.layers.Dense(u, activation=activation) for u in hidden_units]\n"
         "    return keras.Sequential(layers + [keras.layers.Dense(1)])\n")},
          frozenset({*SEQ, *MODEL})),
+    # two softmax outputs (the wrong width): 42 parameters, and the graded model built with it predicts two columns
+    Case("sequential_two_softmax_outputs", {"build_fcnn_sequential": (
+        "def build_fcnn_sequential(hidden_units=(8,), activation='relu'):\n"
+        "    layers = [keras.Input(shape=(2,))] + [keras.layers.Dense(u, activation=activation) for u in hidden_units]\n"
+        "    return keras.Sequential(layers + [keras.layers.Dense(2, activation='softmax')])\n")},
+         frozenset({*SEQ, *MODEL})),
+    # the lecture's sigmoid hidden units whatever `activation` says, as separate Activation layers: a wrong activation
+    # is caught by what the network computes, however it is written
+    Case("functional_sigmoid_hidden", {"build_fcnn_functional": (
+        "def build_fcnn_functional(hidden_units=(8,), activation='relu'):\n"
+        "    inputs = keras.Input(shape=(2,))\n    x = inputs\n"
+        "    for units in hidden_units:\n        x = keras.layers.Activation('sigmoid')(keras.layers.Dense(units)(x))\n"
+        "    return keras.Model(inputs, keras.layers.Dense(1, activation='sigmoid')(x))\n")},
+         frozenset(FUNC)),
     # every hidden layer is applied to the input: only the last one ends up in the model
     Case("functional_not_chained", {"build_fcnn_functional": (
         "def build_fcnn_functional(hidden_units=(8,), activation='relu'):\n"
@@ -89,9 +136,9 @@ MISTAKES = [
         "def build_fcnn_functional(hidden_units=(8,), activation='relu'):\n"
         "    return build_fcnn_sequential(hidden_units, activation)\n")},
          frozenset(FUNC)),
-    # MSE instead of the Bernoulli NLL: the loss is not the binary cross-entropy (the model itself still learns)
+    # MSE instead of the Bernoulli NLL: the validation loss is not the binary cross-entropy (the model itself still learns)
     Case("train_mse_loss", {"train": train_with('loss="binary_crossentropy"', 'loss="mse"')},
-         frozenset({"test_train_hidden"})),
+         frozenset(TRAIN)),
     # Keras' default learning rate 0.001: the graded model is undertrained after 40 epochs
     Case("train_ignores_learning_rate", {"train": train_with(
         "optimizer=keras.optimizers.Adam(learning_rate=learning_rate)", 'optimizer="adam"')},
@@ -144,6 +191,31 @@ CORRECT = [
         "model": (
             "keras.utils.set_random_seed(7)\nmodel = build_fcnn_functional(hidden_units=(16, 16))\n"
             "history = train(model, X_train, y_train, X_val, y_val, epochs=40, batch_size=64, learning_rate=0.01)\n"),
+    }),
+    # activations as layers of their own (Activation, ReLU): the same networks as Dense(..., activation=...);
+    # the graded model built by hand with the Functional API
+    Case("activation_layers", {
+        "build_logistic_model": (
+            "def build_logistic_model():\n"
+            "    return keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1), keras.layers.Activation('sigmoid')])\n"),
+        "build_fcnn_sequential": (
+            "def build_fcnn_sequential(hidden_units=(8,), activation='relu'):\n"
+            "    net = keras.Sequential([keras.Input(shape=(2,))])\n"
+            "    for units in hidden_units:\n"
+            "        net.add(keras.layers.Dense(units))\n        net.add(keras.layers.Activation(activation))\n"
+            "    net.add(keras.layers.Dense(1))\n    net.add(keras.layers.Activation('sigmoid'))\n    return net\n"),
+        "build_fcnn_functional": (
+            "def build_fcnn_functional(hidden_units=(8,), activation='relu'):\n"
+            "    inputs = keras.Input(shape=(2,))\n    x = inputs\n"
+            "    for units in hidden_units:\n        x = keras.layers.Dense(units)(x)\n"
+            "        x = keras.layers.ReLU()(x) if activation == 'relu' else keras.layers.Activation(activation)(x)\n"
+            "    return keras.Model(inputs, keras.layers.Activation('sigmoid')(keras.layers.Dense(1)(x)))\n"),
+        "model": (
+            "keras.utils.set_random_seed(0)\n"
+            "inputs = keras.Input(shape=(2,))\n"
+            "hidden = keras.layers.ReLU()(keras.layers.Dense(16)(inputs))\n"
+            "model = keras.Model(inputs, keras.layers.Dense(1, activation='sigmoid')(hidden))\n"
+            "history = train(model, X_train, y_train, X_val, y_val, epochs=40, batch_size=64, learning_rate=0.02)\n"),
     }),
     # functools.reduce over the layers, named layers, a loss function; a smaller network with another seed
     Case("reduce_and_loss_function", {
