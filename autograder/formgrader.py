@@ -74,7 +74,11 @@ import nbgrader
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
-from autograder import formgrader
+try:
+    from autograder import formgrader
+except ImportError as exc:  # fail closed: nbgrader's own feedback would show the hidden tests
+    raise SystemExit(f"formgrader for this folder needs pdl-grade's Python environment ({{exc}}): start jupyter "
+                     "from the course's virtual environment, e.g. .venv/bin/jupyter lab") from exc
 
 c = get_config()  # noqa: F821 (nbgrader's config loader provides it)
 here = os.path.dirname(os.path.abspath(__file__))
