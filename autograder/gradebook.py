@@ -70,7 +70,8 @@ def record(assignment: "Assignment", results: Iterable[dict[str, Any]], unchange
         student = result["student_id"]
         gb.update_or_create_student(student, **names(result.get("display_name") or "", student))
         submission = gb.update_or_create_submission(assignment.name, student)
-        (assignment.out / "submitted" / student / assignment.name).mkdir(parents=True, exist_ok=True)
+        if result["status"] != "missing":  # formgrader counts these folders as its "# Submissions"
+            (assignment.out / "submitted" / student / assignment.name).mkdir(parents=True, exist_ok=True)
         if result["notebook"] is None:  # nothing gradable: zero, as nbgrader does for a missing notebook
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
