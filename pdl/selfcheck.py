@@ -103,14 +103,27 @@ def used_names(source: str) -> list[str]:
 
 
 def read(path: Path) -> Any:
+    """The notebook, checked as the grader's intake checks a submission (JSON, nbformat, schema)."""
     import nbformat
 
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        return nbformat.read(path, as_version=4)
-    except Exception as exc:  # noqa: BLE001 (any reason it is not a notebook is the same answer)
-        raise UsageError(f"{path}: not a Jupyter notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not a notebook (not valid JSON: {exc})") from None
+    if not isinstance(raw, dict) or "nbformat" not in raw:
+        raise UsageError(f"{path}: JSON, but not a Jupyter notebook")
+    invalid: dict[str, Exception] = {}
+    try:
+        nb = nbformat.reads(text, as_version=4, capture_validation_error=invalid)
+    except Exception as exc:  # noqa: BLE001 (nbformat raises many kinds)
+        invalid["error"] = exc
+    if invalid:
+        problem = " ".join(str(next(iter(invalid.values()))).split())[:200]
+        raise UsageError(f"{path}: not a valid notebook, and the grader would not accept it either ({problem})")
+    return nb
 
 
 def plan(nb: Any) -> Plan:
@@ -141,6 +154,7 @@ def plan(nb: Any) -> Plan:
 # --------------------------------------------------------------------------- running it
 def _kernel_manager() -> Any:
     """A kernel of *this* Python (the one with the course installed), whatever kernels Jupyter has registered."""
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel 6 imports debugpy, which warns on stderr
     from ipykernel.kernelspec import RESOURCES, get_kernel_dict
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager

@@ -233,10 +233,10 @@ def test_pdl_check_stops_a_cell_at_the_graders_cell_limit(tmp_path):
     assert re.search(r"^passed\s+test_decision_boundary ", text, re.M), text  # the cells after it ran
 
 
-@pytest.mark.parametrize("content", [None, "not json", '{"cells": 3}', '{"cells": [], "metadata": {}, '
-                                     '"nbformat": 4, "nbformat_minor": 5}'])
+@pytest.mark.parametrize("content", [None, "", "not json", '{"cells": 3}', '{"cells": 3, "nbformat": 4}',
+                                     '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'])
 def test_pdl_check_usage_errors_exit_2_in_one_line(tmp_path, capsys, content):
-    """No file, not JSON, not a notebook, a notebook without public tests: one line on stderr, exit 2."""
+    """No file, not JSON, not a notebook, not a valid one, one without public tests: one line on stderr, exit 2."""
     from pdl import selfcheck
 
     path = tmp_path / "ex01_logistic_regression.ipynb"
