@@ -40,13 +40,29 @@ NO_EXCHANGE = ("pdl-grade does not use nbgrader's exchange: students get the ass
 
 # nbconvert's mathjax macro (templates/base/mathjax.html.j2), for MathJax 3 from the output folder:
 # a feedback page finds it beside its feedback/ folder, formgrader's page under Jupyter's /files/.
+# formgrade.js waits for MathJax 2's "End" signal (MathJax.Hub.Startup.signal.Interest) before it
+# focuses the first score box; ``hub`` gives it that signal when MathJax 3 has typeset the page.
 MATHJAX_MACRO = r"""{%- macro mathjax(url=None) -%}
 <script>
-window.MathJax = {
-  tex: {inlineMath: [["$", "$"], ["\\(", "\\)"]], displayMath: [["$$", "$$"], ["\\[", "\\]"]],
-        processEscapes: true, processEnvironments: true},
-  options: {ignoreHtmlClass: "tex2jax_ignore", processHtmlClass: "tex2jax_process"}
-};
+(function () {
+  var ended = false, listeners = [];
+  var hub = {Startup: {signal: {Interest: function (listener) {
+                if (ended) { listener("End"); } else { listeners.push(listener); } }}},
+             Queue: function () {}, Config: function () {}};
+  window.MathJax = {
+    tex: {inlineMath: [["$", "$"], ["\\(", "\\)"]], displayMath: [["$$", "$$"], ["\\[", "\\]"]],
+          processEscapes: true, processEnvironments: true},
+    options: {ignoreHtmlClass: "tex2jax_ignore", processHtmlClass: "tex2jax_process"},
+    Hub: hub,
+    startup: {pageReady: function () {
+      window.MathJax.Hub = hub;
+      return window.MathJax.startup.defaultPageReady().then(function () {
+        ended = true;
+        listeners.splice(0).forEach(function (listener) { listener("End"); });
+      });
+    }}
+  };
+})();
 (function () {
   var cdn = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js", local = null;
   if (typeof window.base_url === "string") {  // formgrader's page: Jupyter serves the output folder under /files/

@@ -118,7 +118,8 @@ def _offline_page(browser, url: str, login: str | None = None):
     (it sets the login cookie that the page's own requests, MathJax's among them, then carry).
     """
     page = browser.new_page()
-    page.outside = []
+    page.outside, page.errors = [], []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
 
     def route(request_route):
         target = request_route.request.url
@@ -146,8 +147,11 @@ def graded_by_hand(course, server, browser):
     page = _offline_page(browser, f"{url}/formgrader/submissions/{submission_id}/", login)
     page.wait_for_selector(f"input.score#{WRITTEN}", timeout=60_000)
     page.wait_for_selector("mjx-container", timeout=60_000)  # math typeset from the output folder
+    # formgrade.js binds its score and comment boxes once it has fetched them (typing earlier is lost)
+    page.wait_for_function("window.formgrader && formgrader.grades && formgrader.grades.loaded"
+                           " && formgrader.comments && formgrader.comments.loaded && MathJax.loaded", timeout=60_000)
     shown = {"text": page.inner_text("body"), "outside": list(page.outside),
-             "math": page.locator("mjx-container").count()}
+             "math": page.locator("mjx-container").count(), "errors": list(page.errors)}
     page.fill(f"textarea#{WRITTEN}-comment", "Right idea; say why the slope is shared.")
     page.locator(f"textarea#{WRITTEN}-comment").blur()
     page.fill(f"input.score#{WRITTEN}", "1.5")
@@ -192,6 +196,7 @@ def test_the_output_folder_is_a_formgrader_course(server, graded_by_hand):
 def test_the_grader_sees_the_rubric_and_typeset_math_offline(graded_by_hand):
     assert "For the grader only" in graded_by_hand["text"]
     assert graded_by_hand["math"] > 0 and graded_by_hand["outside"] == []
+    assert graded_by_hand["errors"] == []  # formgrade.js works with MathJax 3 (its MathJax 2 "End" signal)
 
 
 def test_formgraders_feedback_buttons_are_safe(course, graded_by_hand):
