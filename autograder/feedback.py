@@ -35,11 +35,16 @@ _CSS = os.path.join(_FORMGRADER, "static", "node_modules", "bootstrap", "dist", 
 
 
 def redact(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """``nb`` with hidden test source and verdict details replaced, in place (callers pass a copy)."""
+    """``nb`` with hidden test source and verdict details replaced, in place (callers pass a copy).
+
+    Idempotent: the verdict's public part stays in the cell's metadata, so a redacted notebook
+    (autograded/, which formgrader's Generate Feedback reads) redacts to the same page.
+    """
     for cell in nb.cells:
         if is_test_cell(cell):
             cell.source = redact_hidden(cell.source)
-            verdict = cell.metadata.pop("pdl", {})
+            verdict = cell.metadata.get("pdl", {})
+            cell.metadata["pdl"] = {"public_messages": verdict.get("public_messages"), "passed": verdict.get("passed")}
             cell.outputs = verdict_outputs(bool(verdict.get("passed")), verdict.get("public_messages") or ["failed"])
     return nb
 

@@ -5,7 +5,8 @@ from the graded notebook, so manual grades given later in formgrader are kept an
 gradebook means what nbgrader means. A result recorded again unchanged (a rerun) also keeps
 the "graded" state of what a grader reviewed. For formgrader each student gets their LMS name,
 a submitted/ folder (what it counts) and autograded/<student>/<assignment>/<assignment>.ipynb,
-which shows the grader the model answer and rubric after each written answer
+redacted as the feedback is (no hidden tests or expected values, whatever later reads it), which
+shows the grader the model answer and rubric after each written answer
 (formgrader.rubric_cell; the feedback drops them) and carries the grader's notes for the
 feedback (notebook metadata ``pdl``).
 """
@@ -20,6 +21,7 @@ import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from sqlalchemy.exc import SAWarning
 
+from .feedback import redact
 from .formgrader import rubric_cell, rubrics
 from .shared_gradebook import SharedSaveAutoGrades, gradebook
 
@@ -81,6 +83,7 @@ def record(assignment: "Assignment", results: Iterable[dict[str, Any]], unchange
             continue
         nb = nbformat.from_dict(result["notebook"])
         SharedSaveAutoGrades().preprocess(nb, ResourcesDict(nbgrader={**resources, "student": student}))
+        redact(nb)  # scores are saved: formgrader's copy shows what the student sees (no hidden tests)
         extra = _rubric_cells(assignment)
         cells = []
         for cell in nb.cells:

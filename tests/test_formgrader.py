@@ -4,7 +4,8 @@ A small ex01 class is graded by the real `pdl-grade`; Jupyter's own server (with
 formgrader extension, as an instructor starts it) runs in the output folder; Chromium (Debian's,
 through Playwright) gives a written answer a score and a comment and presses formgrader's
 feedback buttons. Then `pdl-grade export` and `pdl-grade feedback` show the manual grade, no
-feedback file holds a hidden test, an expected value or the rubric, math is typeset from the
+feedback file holds a hidden test, an expected value or the rubric (nor does any other file but
+the instructor's source/, results/ and gradebook), math is typeset from the
 output folder with no request leaving the machine, and a rerun of `grade` keeps the grade and
 its "graded" state.
 """
@@ -30,6 +31,7 @@ from autograder.gradebook import names
 NAME = "ex01_logistic_regression"
 WRITTEN = "observe_boundaries"
 TOKEN = "pdl-formgrader-test"
+COMMENT = "Right idea; say why the slope is shared."
 ANSWER = "Parallel lines, since they share one slope; steeper probability where they are close together."
 CHROMIUM = os.environ.get("PDL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -136,6 +138,14 @@ def _offline_page(browser, url: str, login: str | None = None):
     return page
 
 
+def _saved(out: Path) -> tuple[bool, bool]:
+    """Whether ada's manual score (reviewed) and comment are in the gradebook."""
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        grade = gb.find_grade(WRITTEN, NAME, NAME, "ada")
+        comment = gb.find_comment(WRITTEN, NAME, NAME, "ada")
+        return grade.manual_score == 1.5 and not grade.needs_manual_grade, comment.manual_comment == COMMENT
+
+
 @pytest.fixture(scope="module")
 def graded_by_hand(course, server, browser):
     """Chromium: a score and a comment for ada's written answer, then formgrader's feedback buttons."""
@@ -152,19 +162,14 @@ def graded_by_hand(course, server, browser):
                            " && formgrader.comments && formgrader.comments.loaded && MathJax.loaded", timeout=60_000)
     shown = {"text": page.inner_text("body"), "outside": list(page.outside),
              "math": page.locator("mjx-container").count(), "errors": list(page.errors)}
-    page.fill(f"textarea#{WRITTEN}-comment", "Right idea; say why the slope is shared.")
-    page.locator(f"textarea#{WRITTEN}-comment").blur()
-    page.fill(f"input.score#{WRITTEN}", "1.5")
-    page.locator(f"input.score#{WRITTEN}").blur()
-    deadline = time.monotonic() + 30
-    while True:
-        with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
-            grade = gb.find_grade(WRITTEN, NAME, NAME, "ada")
-            comment = gb.find_comment(WRITTEN, NAME, NAME, "ada")
-            if grade.manual_score == 1.5 and comment.manual_comment and not grade.needs_manual_grade:
-                break
-        assert time.monotonic() < deadline, "formgrader did not save the manual grade"
-        time.sleep(0.5)
+    # one box at a time, as a grader types: the score, then the comment (each saved when it loses focus)
+    for box, value in ((f"input.score#{WRITTEN}", "1.5"), (f"textarea#{WRITTEN}-comment", COMMENT)):
+        page.fill(box, value)
+        page.press(box, "Tab")
+        deadline = time.monotonic() + 30
+        while not _saved(out)[box.startswith("textarea")]:
+            assert time.monotonic() < deadline, f"formgrader did not save {box}: {_saved(out)}"
+            time.sleep(0.3)
     page.close()
 
     page = _offline_page(browser, f"{url}/formgrader/manage_assignments", login)
@@ -217,7 +222,7 @@ def test_export_and_feedback_show_the_manual_grade_and_nothing_hidden(course, gr
     for page in (ours, out / "feedback" / "ada" / NAME / f"{NAME}.html"):
         text = page.read_text()
         assert re.search(r"15\.5\s*/\s*16", text), page
-        assert "Right idea; say why the slope is shared." in text
+        assert COMMENT in text
     hidden, model = _hidden_lines(), _model_answer()
     pages = [p for p in out.rglob("*.html")]
     assert len(pages) >= 4
@@ -225,6 +230,14 @@ def test_export_and_feedback_show_the_manual_grade_and_nothing_hidden(course, gr
         text = page.read_text()
         leaked = [line for line in hidden if line in text]
         assert not leaked and model not in text and "For the grader only" not in text, (page, leaked[:3])
+    # nor any other file, but the instructor's own: the source, the gradebook and the stored results
+    instructors = {"source", "results"}
+    files = [p for p in out.rglob("*") if p.is_file() and p.relative_to(out).parts[0] not in instructors
+             and not p.name.startswith("gradebook.db")]
+    assert any("autograded" in p.parts for p in files)
+    for path in files:
+        text = path.read_bytes().decode("utf-8", "replace")
+        assert not [line for line in hidden if line in text], path
     view = _offline_page(browser, ours.as_uri())
     view.wait_for_selector("mjx-container", timeout=60_000)
     assert view.outside == []
@@ -237,7 +250,7 @@ def test_a_rerun_keeps_the_manual_grade_and_its_graded_state(course, graded_by_h
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
         grade = gb.find_grade(WRITTEN, NAME, NAME, "ada")
         assert (grade.manual_score, grade.needs_manual_grade) == (1.5, False)
-        assert gb.find_comment(WRITTEN, NAME, NAME, "ada").manual_comment.startswith("Right idea")
+        assert gb.find_comment(WRITTEN, NAME, NAME, "ada").manual_comment == COMMENT
     assert scores(out)["ada"][:2] == (15.5, 16.0)
 
 
