@@ -31,16 +31,16 @@ from rich.text import Text
 from pdl.data import DataError
 
 from . import export, feedback, lms_export, release
-from .backends.local import default_workers
 from .course import CourseError, check_assignment, find_root
 from .gpu import sandbox_devices
-from .grade import GradeError, Options, grade
+from .grade import Batch, grade
 from .intake import Intake, IntakeError, collect
 from .layouts import PatternError, compile_pattern
 from .lms_export import LmsError
+from .model import GradeError, Options, Result, Roster, Status
 from .plans import plan_assignment
-from .results import ResultStore
-from .roster import Roster, RosterError, read_roster
+from .results import latest
+from .roster import RosterError, read_roster
 from .sandbox import Sandbox
 from .verdicts import AuthoringError
 
@@ -161,14 +161,14 @@ def _check_lms(args: argparse.Namespace, roster: Roster | None, assignments: lis
         raise UsageError("--lms-column and --missing-as-zero go with --lms canvas or --lms moodle")
 
 
-def _write_grades(out: Path, db_url: str, results: list[dict], args: argparse.Namespace,
+def _write_grades(out: Path, db_url: str, results: list[Result], args: argparse.Namespace,
                   roster: Roster | None) -> tuple[list[Path], list[dict]]:
     """grades.csv, grades_long.csv and, with --lms, the LMS's import file."""
     penalty = _late_penalty(args, out)
     paths, summary = export.write(out, db_url, results, roster, penalty)
     written = list(paths)
     if args.lms and roster is not None:
-        for assignment in sorted({r["assignment"] for r in results}):
+        for assignment in sorted({r.assignment for r in results}):
             path, warnings = lms_export.write(args.lms, roster, summary, assignment, out, args.lms_column,
                                               args.missing_as_zero)
             written.append(path)
@@ -181,13 +181,14 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + (f", +{len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
 
-def _summary(batch: Any, unsafe: bool, summary: list[dict]) -> None:
+def _summary(batch: Batch, unsafe: bool, summary: list[dict]) -> None:
     results = list(batch.results.values())
-    intake: Intake = batch.intake
-    by_status: dict[str, int] = {}
+    intake = batch.intake
+    assert intake is not None
+    by_status: dict[Status, int] = {}
     for r in results:
-        by_status[r["status"]] = by_status.get(r["status"], 0) + 1
-    scores = [sum(c["score"] for c in r["cells"]) for r in results]
+        by_status[r.status] = by_status.get(r.status, 0) + 1
+    scores = [r.score for r in results]
     table = Table(title=f"{batch.assignment.name}: {len(results)} submissions")
     table.add_column("what")
     table.add_column("value", justify="right")
@@ -210,8 +211,8 @@ def _summary(batch: Any, unsafe: bool, summary: list[dict]) -> None:
     table.add_row("graded now / reused", f"{len(results) - batch.reused} / {batch.reused}")
     if scores:
         table.add_row("mean autograded score", f"{statistics.mean(scores):.2f}")
-    for r in sorted(results, key=lambda r: -r["seconds"])[:3]:
-        table.add_row(f"slow: {r['student_id']}", f"{r['seconds']:.1f} s")
+    for r in sorted(results, key=lambda r: -r.seconds)[:3]:
+        table.add_row(f"slow: {r.student_id}", f"{r.seconds:.1f} s")
     table.add_row("sandbox", "OFF (--unsafe-no-sandbox)" if unsafe else "bubblewrap")
     table.add_row("GPU", ", ".join(batch.gpu_devices[:1] + [f"+{len(batch.gpu_devices) - 1} nodes"]) if batch.gpu_devices
                   else "none (CPU)")
@@ -261,9 +262,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
             def on_start(total: int, done: int) -> None:
                 progress.update(task, total=total, completed=done)
 
-            def on_result(result: dict) -> None:
+            def on_result(result: Result) -> None:
                 nonlocal failures
-                failures += result["status"] not in ("graded",)
+                failures += result.status != Status.GRADED
                 elapsed = progress.tasks[0].elapsed or 1e-9
                 progress.update(task, advance=1, failed=failures,
                                 rate=f"{progress.tasks[0].completed / elapsed:.2f}/s")
@@ -285,19 +286,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored_results(out: Path) -> list[dict]:
-    """The newest stored result of each student and assignment."""
-    latest: dict[tuple[str, str], tuple[float, dict]] = {}
-    for assignment_dir in sorted((out / "results").glob("*")):
-        store = ResultStore(assignment_dir)
-        for path in store.stored():
-            result = store.load(path.parent.name, path.stem)
-            key = (result["assignment"], result["student_id"])
-            if key not in latest or path.stat().st_mtime > latest[key][0]:
-                latest[key] = (path.stat().st_mtime, result)
-    return [r for _, r in latest.values()]
-
-
 def _gradebook_url(value: str) -> tuple[Path, str]:
     """The output folder and the gradebook that ``grade`` wrote into it."""
     out = _output_folder(value)
@@ -312,8 +300,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.late_penalty is not None and not 0 <= args.late_penalty < 1:
         raise UsageError(f"--late-penalty {args.late_penalty:g} is not a fraction between 0 and 1 (0.1 takes 10% off)")
     roster = _roster(args, out)
-    results = _stored_results(out)
-    _check_lms(args, roster, sorted({r["assignment"] for r in results}))
+    results = latest(out / "results")
+    _check_lms(args, roster, sorted({r.assignment for r in results}))
     written, summary = _write_grades(out, db_url, results, args, roster)
     _remember(out, roster if args.roster else None, args.late_penalty)
     for path in written:
@@ -327,10 +315,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     out, db_url = _gradebook_url(args.out)
-    for result in _stored_results(out):
-        if args.student and result["student_id"] not in args.student:
+    for result in latest(out / "results"):
+        if args.student and result.student_id not in args.student:
             continue
-        console.print(f"wrote {feedback.write(out, db_url, result)}", soft_wrap=True)
+        console.print(f"wrote {feedback.write(out, db_url, result.to_dict())}", soft_wrap=True)
     return 0
 
 
@@ -358,6 +346,7 @@ def _lms_options(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    defaults = Options()  # the flags' defaults come from one source (model.Options, its limits from pdl.limits)
     common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
     common.add_argument("--root", type=Path, default=argparse.SUPPRESS,
                         help="course root (default: found from the current folder, else pdl-grade's own checkout)")
@@ -379,17 +368,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--id-pattern", metavar="REGEX",
                    help="for another LMS: a regular expression with a (?P<student_id>...) group, searched in each "
                         "file's path (optional groups: name, timestamp, late), as nbgrader's zip_collect")
-    g.add_argument("--workers", type=int, default=default_workers(),
+    g.add_argument("--workers", type=int, default=defaults.workers,
                    help="kernels at a time (default: one more than the cores, %(default)s here; local backend; "
                         "on Ray each node runs one per CPU it offers)")
-    g.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
-    g.add_argument("--notebook-timeout", type=int, default=600, help="seconds per notebook (default 600)")
-    g.add_argument("--memory", type=int, default=4096, metavar="MIB",
-                   help="memory per kernel in MiB (cgroup limit; default 4096)")
+    g.add_argument("--timeout", type=int, default=defaults.cell_timeout, help="seconds per cell (default %(default)s)")
+    g.add_argument("--notebook-timeout", type=int, default=defaults.total_timeout,
+                   help="seconds per notebook (default %(default)s)")
+    g.add_argument("--memory", type=int, default=defaults.memory_mib, metavar="MIB",
+                   help="memory per kernel in MiB (cgroup limit; default %(default)s)")
     g.add_argument("--threads", type=int, default=None, metavar="N",
                    help="BLAS/PyTorch threads per kernel (default: the cores divided among the workers, at least 1; "
                         "local backend)")
-    g.add_argument("--gpu", choices=["auto", "off"], default="auto", help="use a GPU when there is one")
+    g.add_argument("--gpu", choices=["auto", "off"], default=defaults.gpu, help="use a GPU when there is one")
     g.add_argument("--backend", choices=["local", "ray"], default="local")
     g.add_argument("--address", default=None, help="Ray cluster address (with --backend ray)")
     _lms_options(g)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from nbgrader.api import (
     Assignment,
@@ -25,13 +24,10 @@ from nbgrader.api import (
 from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from .course import COURSE_ID, ensure_alembic_on_path
-
-if TYPE_CHECKING:
-    from .roster import Roster
+from .model import Result, Roster, Status
 
 SUMMARY_COLUMNS = ["student_id", "display_name", "assignment", "score", "max_score", "status", "late",
                    "late_penalty", "needs_manual_grading"]
-MISSING, NOT_IN_ROSTER = "missing", "not_in_roster"
 LONG_COLUMNS = ["student_id", "assignment", "notebook", "grade_id", "score", "max_score"]
 
 
@@ -43,7 +39,7 @@ def _late(value: bool | None) -> str:
     return "" if value is None else str(bool(value)).lower()
 
 
-def rows(db_url: str, results: Iterable[dict[str, Any]], roster: Roster | None = None,
+def rows(db_url: str, results: Iterable[Result], roster: Roster | None = None,
          late_penalty: float | None = None) -> tuple[list[dict], list[dict]]:
     """The CSV rows of every result that has a submission in the gradebook.
 
@@ -62,25 +58,25 @@ def rows(db_url: str, results: Iterable[dict[str, Any]], roster: Roster | None =
                           joinedload(Grade.cell), undefer(Grade.score), undefer(Grade.max_score))))
         submissions: dict[tuple[str, str], SubmittedAssignment] = {}
         max_scores: dict[str, float] = {}
-        for assignment in {r["assignment"] for r in results}:
+        for assignment in {r.assignment for r in results}:
             query = (gb.db.query(SubmittedAssignment).join(Assignment)
                      .filter(Assignment.name == assignment).options(*loaded))
             submissions.update({(assignment, s.student_id): s for s in query})
             max_scores[assignment] = gb.find_assignment(assignment).max_score
         on_roster = {s.student_id: s for s in roster.students} if roster else {}
-        for result in sorted(results, key=lambda r: (r["assignment"], r["student_id"])):
-            student, assignment = result["student_id"], result["assignment"]
+        for result in sorted(results, key=lambda r: (r.assignment, r.student_id)):
+            student, assignment = result.student_id, result.assignment
             submission = submissions.get((assignment, student))
             if submission is None:
                 continue
             score, penalty = float(submission.score or 0), ""
-            if late_penalty and result.get("late"):
+            if late_penalty and result.late:
                 score, penalty = score * (1 - late_penalty), f"{late_penalty:g}"
-            status = NOT_IN_ROSTER if roster is not None and student not in on_roster else result["status"]
-            display = (on_roster[student].display_name if student in on_roster else "") or result.get("display_name", "")
+            status = Status.NOT_IN_ROSTER if roster is not None and student not in on_roster else result.status
+            display = (on_roster[student].display_name if student in on_roster else "") or result.display_name
             summary.append({"student_id": student, "display_name": display, "assignment": assignment,
-                            "score": _number(score), "max_score": _number(submission.max_score), "status": status,
-                            "late": _late(result.get("late")), "late_penalty": penalty,
+                            "score": _number(score), "max_score": _number(submission.max_score), "status": status.value,
+                            "late": _late(result.late), "late_penalty": penalty,
                             "needs_manual_grading": str(sum(bool(g.needs_manual_grade) for n in submission.notebooks
                                                             for g in n.grades))})
             for notebook in sorted(submission.notebooks, key=lambda n: n.name):
@@ -94,12 +90,13 @@ def rows(db_url: str, results: Iterable[dict[str, Any]], roster: Roster | None =
                 if student.student_id not in listed:
                     summary.append({"student_id": student.student_id, "display_name": student.display_name,
                                     "assignment": assignment, "score": "0", "max_score": _number(max_scores[assignment]),
-                                    "status": MISSING, "late": "", "late_penalty": "", "needs_manual_grading": "0"})
+                                    "status": Status.MISSING.value, "late": "", "late_penalty": "",
+                                    "needs_manual_grading": "0"})
     summary.sort(key=lambda r: (r["assignment"], r["student_id"]))
     return summary, long
 
 
-def write(out: Path, db_url: str, results: Iterable[dict[str, Any]], roster: Roster | None = None,
+def write(out: Path, db_url: str, results: Iterable[Result], roster: Roster | None = None,
           late_penalty: float | None = None) -> tuple[tuple[Path, Path], list[dict]]:
     """Write grades.csv and grades_long.csv; return their paths and grades.csv's rows."""
     summary, long = rows(db_url, results, roster, late_penalty)

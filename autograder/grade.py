@@ -7,6 +7,7 @@ so a crash loses nothing and a rerun grades only what is missing.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -17,7 +18,6 @@ from typing import Any, Callable
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader import utils
 
 from pdl.probe import decode_outcome
 
@@ -25,96 +25,20 @@ from . import release, repairs, shared_gradebook
 from .execute import Execution
 from .intake import Intake, Submission, collect
 from .kernel_pool import preload_modules
+from .model import Assignment, CellResult, GradeError, Job, Options, PrepareError, Result, Status
 from .plans import is_test_cell, plan_assignment
 from .recorder import Recorder
 from .restore import changes, restore
 from .results import ResultStore, result_key
 from .sandbox import GRADING_KERNEL_MODULE, KERNEL_SETUP
-from .verdicts import CellVerdict, TestPlan, judge, verdict_outputs
-
-GRADED_STATUSES = {"ok", "wrong_name"}
-RETRIED = {"grader_error"}  # stored results that a rerun grades again: our failure, not the student's
-FATAL = {"kernel_died", "kernel_failed", "timeout", "grader_error"}  # Execution.error values that zero a submission
-
-
-class GradeError(RuntimeError):
-    """An instructor error found before anything is graded."""
-
-
-@dataclass
-class Assignment:
-    """What the trusted process knows about one assignment, computed once per batch."""
-
-    name: str
-    out: Path
-    source: NotebookNode  # instructor version, solutions and hidden tests included
-    released: NotebookNode  # the student version
-    plans: dict[str, TestPlan]
-    digest: str  # of the gradebook source and the plans: a changed assignment regrades everyone
-
-    @property
-    def db_path(self) -> Path:
-        return self.out / "gradebook.db"
-
-    @property
-    def db_url(self) -> str:
-        return f"sqlite:///{self.db_path}"
-
-    def points(self) -> dict[str, float]:
-        return {c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
-                for c in self.source.cells if utils.is_grade(c)}
-
-
-class PrepareError(RuntimeError):
-    """A submission that nbgrader's preprocessors reject (broken grading metadata)."""
-
-
-@dataclass
-class Job:
-    """A unit of work for a backend: one prepared notebook, nothing secret in it.
-
-    The notebook may be deferred (``prepare``): the local backend then restores a submission
-    only when a kernel is free for it, so restoring overlaps with running the others.
-    """
-
-    student_id: str
-    key: str
-    notebook: dict[str, Any] | None
-    cell_timeout: int
-    total_timeout: int
-    prepare: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
-
-    def ready(self) -> "Job":
-        """Compute a deferred notebook now (may raise PrepareError); the job then holds plain data only."""
-        if self.notebook is None and self.prepare is not None:
-            prepare, self.prepare = self.prepare, None
-            self.notebook = prepare()
-        return self
-
-
-@dataclass
-class Options:
-    workers: int = 2
-    cell_timeout: int = 60
-    total_timeout: int = 300
-    sandbox: bool = True
-    gpu: str = "auto"
-    data_dir: Path | None = None
-    roster: Any = None  # roster.Roster: absent students get "missing", names come from it
-    id_pattern: Any = None  # re.Pattern from --id-pattern, for LMS downloads no layout knows
-    memory_mib: int = 4096  # per kernel (cgroup)
-    warm: bool = True  # fork kernels from a warm, pre-imported server per slot (root hosts)
-    threads: int | None = None  # BLAS/torch threads per kernel; None: the cores shared among the workers
-    preload: list[str] = field(default_factory=list)  # modules the fork servers import; set by grade()
-    gpu_devices: list[str] = field(default_factory=list)  # /dev/nvidia* to bind; set from ``gpu``
-    prestarted: Any = None  # the runner's servers, started by grade() before the batch is prepared
+from .verdicts import CellVerdict, judge, verdict_outputs
 
 
 @dataclass
 class Batch:
     assignment: Assignment
     submissions: list[Submission]
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # student -> result
+    results: dict[str, Result] = field(default_factory=dict)  # student -> result
     reused: int = 0
     elapsed: float = 0.0
     record_errors: list[str] = field(default_factory=list)  # gradebook/feedback writes that failed
@@ -205,44 +129,40 @@ def graded_notebook(restored: NotebookNode, execution: Execution, found: dict[st
 
 
 def finish(assignment: Assignment, sub: Submission, job: Job, restored: NotebookNode, report: str,
-           execution: Execution) -> dict[str, Any]:
+           execution: Execution) -> Result:
     """Judge one execution and build its stored result.
 
     A notebook whose kernel died, did not start or ran out of time is broken: the student
     scores 0 (as in nbgrader, which cannot grade it at all), with the reason in every cell.
     """
     found = verdicts(assignment, restored, execution)
-    if execution.error in FATAL:
-        reason = f"{execution.message.splitlines()[0] if execution.message else execution.error}; " \
+    error = Status(execution.error) if execution.error else None
+    if error is not None and error.fatal:
+        reason = f"{execution.message.splitlines()[0] if execution.message else error}; " \
                  "a notebook that does not run to the end scores 0"
         found = {gid: CellVerdict(gid, False, [reason], [reason]) for gid in found}
     nb = graded_notebook(restored, execution, found)
     points = assignment.points()
-    cells = [{"grade_id": gid, "score": points[gid] if v.passed else 0.0, "max_score": points[gid],
-              "passed": v.passed, "messages": v.messages, "public_messages": v.public_messages}
-             for gid, v in found.items()]
-    status = execution.error or ("graded" if sub.status == "ok" else sub.status)
+    cells = [CellResult.judged(gid, points[gid], v.passed, v.messages, v.public_messages) for gid, v in found.items()]
     message = "; ".join(filter(None, [sub.message, report, execution.message,
                                       "some output was truncated" if execution.truncated else ""]))
-    return {"student_id": sub.student_id, "assignment": assignment.name, "key": job.key, "status": status,
-            "message": message, "cells": cells, "notebook": nb, "seconds": round(execution.seconds, 3),
-            "compute_seconds": execution.compute_seconds, "display_name": sub.display_name, "late": sub.late}
+    return Result(sub.student_id, assignment.name, job.key, error or sub.status.after_run(), message, cells, nb,
+                  round(execution.seconds, 3), execution.compute_seconds, sub.display_name, sub.late)
 
 
-def failed_result(assignment: Assignment, sub: Submission, key: str) -> dict[str, Any]:
+def failed_result(assignment: Assignment, sub: Submission, key: str) -> Result:
+    """The result of a submission that never ran: every cell 0, with the reason."""
     points = assignment.points()
-    cells = [{"grade_id": gid, "score": 0.0, "max_score": points[gid], "passed": False,
-              "messages": [sub.message], "public_messages": [sub.message]} for gid in assignment.plans]
-    return {"student_id": sub.student_id, "assignment": assignment.name, "key": key, "status": sub.status,
-            "message": sub.message, "cells": cells, "notebook": None, "seconds": 0.0, "compute_seconds": 0.0,
-            "display_name": sub.display_name, "late": sub.late}
+    cells = [CellResult.judged(gid, points[gid], False, [sub.message], [sub.message]) for gid in assignment.plans]
+    return Result(sub.student_id, assignment.name, key, sub.status, sub.message, cells, None, 0.0, 0.0,
+                  sub.display_name, sub.late)
 
 
 Runner = Callable[[list[Job], Options, Callable[[Job, Execution], None]], None]
 
 
 def grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, runner: Runner,
-          on_result: Callable[[dict[str, Any]], None] | None = None,
+          on_result: Callable[[Result], None] | None = None,
           on_start: Callable[[int, int], None] | None = None) -> Batch:
     """Grade every submission that has no stored result yet; return all results of this class."""
     if not isinstance(submissions_path, Intake) and not submissions_path.exists():
@@ -262,7 +182,7 @@ def grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, o
 
 
 def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, runner: Runner,
-           recorder: Recorder, on_result: Callable[[dict[str, Any]], None] | None,
+           recorder: Recorder, on_result: Callable[[Result], None] | None,
            on_start: Callable[[int, int], None] | None) -> Batch:
     assignment = prepare(root, name, out)
     # the CLI collects first (an unreadable download stops it before anything starts)
@@ -275,11 +195,11 @@ def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, 
     pending: dict[str, tuple[Submission, NotebookNode, str]] = {}
     jobs: list[Job] = []
 
-    def keep(result: dict[str, Any], fresh: bool = True) -> None:
+    def keep(result: Result, fresh: bool = True) -> None:
         if fresh:
-            store.save(result["student_id"], result["key"], result)
-        batch.results[result["student_id"]] = result
-        recorder.put(result, fresh)
+            store.save(result)
+        batch.results[result.student_id] = result
+        recorder.put(result.to_dict(), fresh)  # the writer process takes plain data
         if on_result and fresh:
             on_result(result)
 
@@ -287,12 +207,12 @@ def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, 
         key = result_key(assignment.digest, sub.digest or sub.status)
         if store.has(sub.student_id, key):
             stored = store.load(sub.student_id, key)
-            if stored["status"] not in RETRIED:
+            if not stored.status.retried:
                 # the name and late mark come from the download, not the bytes that key the result
-                keep({**stored, "display_name": sub.display_name, "late": sub.late}, fresh=False)
+                keep(dataclasses.replace(stored, display_name=sub.display_name, late=sub.late), fresh=False)
                 batch.reused += 1
                 continue
-        if sub.status not in GRADED_STATUSES:
+        if not sub.status.runs:
             keep(failed_result(assignment, sub, key))
             continue
         pending[sub.student_id] = (sub, None, "")
@@ -302,7 +222,7 @@ def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, 
                 job, restored, report = make_job(assignment, sub, options)
             except repairs.Unmatchable as exc:
                 raise PrepareError(str(exc)) from exc
-            except Exception as exc:  # noqa: BLE001 (nbgrader rejects broken metadata with many errors)
+            except Exception as exc:  # nbgrader rejects broken metadata with many errors (re-raised as one)
                 raise PrepareError(f"the notebook's grading metadata is broken: {exc}"[:500]) from exc
             pending[sub.student_id] = (sub, restored, report)
             return job.notebook
@@ -314,13 +234,14 @@ def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, 
     def done(job: Job, execution: Execution) -> None:
         sub, restored, report = pending[job.student_id]
         if restored is None:  # it could not be prepared, so it never ran
-            sub.status, sub.message = "invalid_notebook", execution.message
+            sub.status, sub.message = Status.INVALID_NOTEBOOK, execution.message
             keep(failed_result(assignment, sub, job.key))
             return
         try:
             result = finish(assignment, sub, job, restored, report, execution)
         except Exception as exc:  # noqa: BLE001 (a grader bug must cost one student, not the batch)
-            sub.status, sub.message = "grader_error", f"the grader failed on this submission: {type(exc).__name__}: {exc}"
+            sub.status = Status.GRADER_ERROR
+            sub.message = f"the grader failed on this submission: {type(exc).__name__}: {exc}"
             result = failed_result(assignment, sub, job.key)
         keep(result)
 

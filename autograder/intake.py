@@ -20,14 +20,11 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 import nbformat
 
 from .layouts import JUNK, Claim, Layout, Pattern, base_stem, detectable, lms_layouts
-
-if TYPE_CHECKING:
-    from .roster import Roster
+from .model import Roster, Status
 
 log = logging.getLogger("pdl-grade")
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
@@ -44,7 +41,7 @@ class IntakeError(RuntimeError):
 @dataclass
 class Submission:
     student_id: str
-    status: str  # "ok" or a failure reason
+    status: Status  # OK (or WRONG_NAME) when there is a notebook to run, else why not
     message: str = ""
     path: Path | None = None
     notebook: nbformat.NotebookNode | None = None
@@ -94,36 +91,36 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_notebook(path: Path) -> tuple[str, str, nbformat.NotebookNode | None, str]:
+def read_notebook(path: Path) -> tuple[Status, str, nbformat.NotebookNode | None, str]:
     """(status, message, notebook, digest) for one submitted file."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return "unreadable", f"cannot read {path.name}: {exc.strerror}", None, ""
+        return Status.UNREADABLE, f"cannot read {path.name}: {exc.strerror}", None, ""
     digest = _digest(data)
     if not data.strip():
-        return "empty_file", f"{path.name} is empty", None, digest
+        return Status.EMPTY_FILE, f"{path.name} is empty", None, digest
     if len(data) > MAX_NOTEBOOK_BYTES:
-        return "too_large", f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB", None, digest
+        return Status.TOO_LARGE, f"{path.name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB", None, digest
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return "invalid_json", f"{path.name} is not a notebook (not valid JSON: {exc})", None, digest
+        return Status.INVALID_JSON, f"{path.name} is not a notebook (not valid JSON: {exc})", None, digest
     if not isinstance(raw, dict) or "nbformat" not in raw:
-        return "invalid_notebook", f"{path.name} is JSON but not a Jupyter notebook", None, digest
+        return Status.INVALID_NOTEBOOK, f"{path.name} is JSON but not a Jupyter notebook", None, digest
     try:
         invalid: dict[str, Exception] = {}  # reads validates (once) and reports here instead of raising
         nb = nbformat.reads(data.decode("utf-8"), as_version=4, capture_validation_error=invalid)
         if invalid:
             raise invalid["ValidationError"]
     except Exception as exc:  # noqa: BLE001 (nbformat raises many kinds)
-        return "invalid_notebook", f"{path.name} is not a valid notebook: {str(exc)[:300]}", None, digest
+        return Status.INVALID_NOTEBOOK, f"{path.name} is not a valid notebook: {str(exc)[:300]}", None, digest
     if raw.get("nbformat", 4) < 4:
-        return "ok", f"{path.name} was nbformat {raw['nbformat']}; upgraded to 4", nb, digest
-    return "ok", "", nb, digest
+        return Status.OK, f"{path.name} was nbformat {raw['nbformat']}; upgraded to 4", nb, digest
+    return Status.OK, "", nb, digest
 
 
-def safe_extract(archive: Path, dest: Path) -> dict[str, tuple[str, str]]:
+def safe_extract(archive: Path, dest: Path) -> dict[str, tuple[Status, str]]:
     """Extract the safe members of a zip into ``dest``.
 
     Unsafe members are skipped, never written: absolute or ``..`` paths (zip-slip),
@@ -135,7 +132,7 @@ def safe_extract(archive: Path, dest: Path) -> dict[str, tuple[str, str]]:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
         raise IntakeError(f"{archive} is not a readable zip file: {exc}") from exc
-    problems: dict[str, tuple[str, str]] = {}
+    problems: dict[str, tuple[Status, str]] = {}
     base = dest.resolve()
     total = 0
     with zf:
@@ -147,18 +144,19 @@ def safe_extract(archive: Path, dest: Path) -> dict[str, tuple[str, str]]:
             owner = name
             target = (base / name).resolve()
             if name.startswith("/") or ".." in Path(name).parts or not target.is_relative_to(base):
-                problems[owner] = ("unsafe_archive", (f"the upload contains the unsafe path {name!r} (zip-slip); "
+                problems[owner] = (Status.UNSAFE_ARCHIVE, (f"the upload contains the unsafe path {name!r} (zip-slip); "
                                                      "it was not extracted"))
                 continue
             if stat.S_ISLNK(member.external_attr >> 16):
-                problems[owner] = ("unsafe_archive", f"the upload contains a symbolic link {name!r}; it was not extracted")
+                problems[owner] = (Status.UNSAFE_ARCHIVE,
+                                   f"the upload contains a symbolic link {name!r}; it was not extracted")
                 continue
             if member.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             if member.file_size > MAX_NOTEBOOK_BYTES or (
                     member.file_size > 1 << 20 and member.file_size > MAX_ZIP_RATIO * max(1, member.compress_size)):
-                problems[owner] = ("zip_bomb", f"{name!r} would unpack to {member.file_size} bytes; refused")
+                problems[owner] = (Status.ZIP_BOMB, f"{name!r} would unpack to {member.file_size} bytes; refused")
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             written = 0
@@ -171,7 +169,7 @@ def safe_extract(archive: Path, dest: Path) -> dict[str, tuple[str, str]]:
             total += written
             if written > MAX_NOTEBOOK_BYTES or total > MAX_ZIP_BYTES:
                 target.unlink()
-                problems[owner] = ("zip_bomb", f"{name!r} unpacks to more than its header says; refused")
+                problems[owner] = (Status.ZIP_BOMB, f"{name!r} unpacks to more than its header says; refused")
                 continue
             try:  # the upload's own time: which of a student's files is the latest
                 stamp = time.mktime((*member.date_time, 0, 0, -1))
@@ -205,7 +203,8 @@ def _unwrap(root: Path, assignment: str) -> tuple[Path, set[str]]:
         return root, wrappers
 
 
-def _by_owner(problems: dict[str, tuple[str, str]], wrappers: set[str]) -> dict[str, tuple[tuple[str, str], bool]]:
+def _by_owner(problems: dict[str, tuple[Status, str]],
+              wrappers: set[str]) -> dict[str, tuple[tuple[Status, str], bool]]:
     """Member problems keyed by the top-level entry they are in: {name: (problem, is a folder)}."""
     owned = {}
     for name, problem in problems.items():
@@ -255,7 +254,7 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _unpack_nested(files: list[_File], scratch: Path) -> tuple[list[_File], tuple[str, str] | None]:
+def _unpack_nested(files: list[_File], scratch: Path) -> tuple[list[_File], tuple[Status, str] | None]:
     """A student who uploaded a zip instead of a notebook: its notebooks, unpacked safely."""
     if any(f.path.suffix.lower() == ".ipynb" for f in files):
         return files, None
@@ -267,7 +266,7 @@ def _unpack_nested(files: list[_File], scratch: Path) -> tuple[list[_File], tupl
         try:
             problems = safe_extract(upload.path, dest)
         except IntakeError as exc:
-            return files, ("unsafe_archive", str(exc))
+            return files, (Status.UNSAFE_ARCHIVE, str(exc))
         if problems:
             return files, next(iter(problems.values()))
         for path in sorted(dest.rglob("*.ipynb")):
@@ -278,7 +277,7 @@ def _unpack_nested(files: list[_File], scratch: Path) -> tuple[list[_File], tupl
     return files + found, None
 
 
-def choose(files: list[_File], notebook_name: str) -> tuple[_File | None, str, str, list[_File]]:
+def choose(files: list[_File], notebook_name: str) -> tuple[_File | None, Status, str, list[_File]]:
     """The notebook that counts: (file, status, message, the student's other notebooks).
 
     Files named like the assignment's notebook (allowing an LMS's ``-N`` or a browser's ``(N)``)
@@ -287,7 +286,7 @@ def choose(files: list[_File], notebook_name: str) -> tuple[_File | None, str, s
     """
     notebooks = [f for f in files if f.filename.lower().endswith(".ipynb")]
     if not notebooks:
-        return None, "missing", f"no notebook submitted (expected {notebook_name}.ipynb)", []
+        return None, Status.MISSING, f"no notebook submitted (expected {notebook_name}.ipynb)", []
     latest = max(f.attempt for f in notebooks)  # an earlier attempt's files never count
     older = [f for f in notebooks if f.attempt != latest]
     notebooks = [f for f in notebooks if f.attempt == latest]
@@ -297,12 +296,12 @@ def choose(files: list[_File], notebook_name: str) -> tuple[_File | None, str, s
     pool = named or (notebooks if len(stems) == 1 else [])
     if not pool:
         names = ", ".join(sorted(PurePosixPath(f.filename).name for f in notebooks)[:SHOWN])
-        return None, "several_notebooks", f"several notebooks ({names}) and none named {notebook_name}.ipynb", []
+        return None, Status.SEVERAL_NOTEBOOKS, f"several notebooks ({names}) and none named {notebook_name}.ipynb", []
     chosen = max(pool, key=lambda f: f.order)
     others = older + [f for f in notebooks if f is not chosen]
     if named:
-        return chosen, "ok", "", others
-    return chosen, "wrong_name", (f"graded {PurePosixPath(chosen.filename).name}; the expected name is " \
+        return chosen, Status.OK, "", others
+    return chosen, Status.WRONG_NAME, (f"graded {PurePosixPath(chosen.filename).name}; the expected name is " \
                                  f"{notebook_name}.ipynb"), others
 
 
@@ -334,7 +333,7 @@ def collect(source: Path, assignment: str, notebook_name: str | None = None, wor
 
 def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, roster: Roster | None,
              pattern: re.Pattern[str] | None) -> Intake:
-    problems: dict[str, tuple[tuple[str, str], bool]] = {}
+    problems: dict[str, tuple[tuple[Status, str], bool]] = {}
     root = source
     if source.is_file():
         if not zipfile.is_zipfile(source):
@@ -388,7 +387,7 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
             display = raw_student.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         note = f"folder name {raw_student!r} was stored as {student!r}" \
             if layout.name in ("folders", "nbgrader") and student != raw_student else ""
-        sub = Submission(student, "ok", display_name=display,
+        sub = Submission(student, Status.OK, display_name=display,
                          late=next((c.late for _, c in owned if c.late is not None), None))
         submissions.append(sub)
         refused = next((problems[name][0] for name, _ in owned if name in problems), None)
@@ -407,7 +406,7 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
             sub.status, sub.message = status, "; ".join(filter(None, [message, note]))
             continue
         read_status, read_message, nb, digest = read_notebook(chosen.path)
-        sub.status = read_status if read_status != "ok" else status
+        sub.status = read_status if read_status != Status.OK else status
         sub.message = "; ".join(filter(None, [message, read_message, note]))
         where = chosen.path.relative_to(root) if chosen.path.is_relative_to(root) else Path(chosen.filename)
         sub.path, sub.notebook, sub.digest = source / where, nb, digest  # the path as in the download
@@ -418,6 +417,6 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
         intake.not_in_roster = sorted(s.student_id for s in submissions if s.student_id not in on_roster)
         for student in roster.students:
             if student.student_id not in taken:
-                submissions.append(Submission(student.student_id, "missing", "no submission (on the roster, but "
+                submissions.append(Submission(student.student_id, Status.MISSING, "no submission (on the roster, but "
                                               "nothing in the download)", display_name=student.display_name))
     return intake

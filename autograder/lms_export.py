@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .roster import Roster
+from .model import Roster, Status
 
 LMS_KINDS = ("canvas", "moodle")
 CANVAS_FIXED = 5  # Student, ID, SIS User ID, SIS Login ID, Section; then the assignment columns
@@ -103,7 +103,7 @@ def write(kind: str, roster: Roster, summary: Iterable[dict[str, str]], assignme
         row = table[student.row]
         row.extend([""] * (col + 1 - len(row)))
         result = rows.get(student.student_id)
-        if result is None or result["status"] == "missing":
+        if result is None or result["status"] == Status.MISSING:
             row[col] = fmt.format(0) if missing_as_zero else ""
             continue
         row[col] = fmt.format(float(result["score"]))

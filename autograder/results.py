@@ -2,7 +2,8 @@
 
 ``results/<student>/<key>.json`` where key = sha256(grading plan + submission bytes).
 A rerun skips every key that is already there (resume after a crash; no regrading of
-an unchanged submission) and a changed resubmission gets a new key.
+an unchanged submission) and a changed resubmission gets a new key. The file is
+``Result.to_dict()`` (model.py), a format unchanged since the first stored results.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+
+from .model import Result
 
 
 def result_key(plan_digest: str, submission_digest: str) -> str:
@@ -38,17 +40,22 @@ class ResultStore:
     def has(self, student_id: str, key: str) -> bool:
         return self.path(student_id, key).is_file()
 
-    def load(self, student_id: str, key: str) -> dict[str, Any]:
-        return json.loads(self.path(student_id, key).read_text())
+    def load(self, student_id: str, key: str) -> Result:
+        return self.read(self.path(student_id, key))
 
-    def save(self, student_id: str, key: str, result: dict[str, Any]) -> Path:
+    @staticmethod
+    def read(path: Path) -> Result:
+        """One stored result (a path from ``stored()``)."""
+        return Result.from_dict(json.loads(path.read_text()))
+
+    def save(self, result: Result) -> Path:
         """Write-then-rename: a reader (or a rerun after kill -9) sees all of it or none."""
-        target = self.path(student_id, key)
+        target = self.path(result.student_id, result.key)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX, suffix=".json")
         try:
             with os.fdopen(fd, "w") as handle:
-                handle.write(json.dumps(result))  # json.dump would use the pure-Python encoder
+                handle.write(json.dumps(result.to_dict()))  # json.dump would use the pure-Python encoder
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
@@ -56,3 +63,16 @@ class ResultStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return target
+
+
+def latest(results_root: Path) -> list[Result]:
+    """The newest stored result of each student and assignment under ``results/`` (what export and feedback use)."""
+    newest: dict[tuple[str, str], tuple[float, Result]] = {}
+    for assignment_dir in sorted(results_root.glob("*")):
+        store = ResultStore(assignment_dir)
+        for path in store.stored():
+            result, mtime = store.read(path), path.stat().st_mtime
+            key = (result.assignment, result.student_id)
+            if key not in newest or mtime > newest[key][0]:
+                newest[key] = (mtime, result)
+    return [r for _, r in newest.values()]

@@ -13,37 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .intake import ascii_id
+from .model import Roster, RosterStudent
 
 
 class RosterError(RuntimeError):
     """A roster that cannot be read or understood (an instructor error)."""
-
-
-@dataclass(frozen=True)
-class RosterStudent:
-    student_id: str
-    display_name: str
-    row: int  # index into Roster.rows
-
-
-@dataclass
-class Roster:
-    path: Path
-    kind: str  # "canvas", "moodle", "blackboard" or "list"
-    header: list[str]
-    rows: list[list[str]]
-    students: list[RosterStudent] = field(default_factory=list)
-    newline: str = "\n"
-    bom: bool = False
-
-    @property
-    def label(self) -> str:
-        return {"canvas": "Canvas gradebook export", "moodle": "Moodle grading worksheet",
-                "blackboard": "Blackboard Grade Center export", "list": "list of student ids"}[self.kind]
 
 
 _PARTICIPANT = re.compile(r"(\d+)\s*$")

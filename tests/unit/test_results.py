@@ -1,12 +1,19 @@
 """results: one atomic JSON per submission, keyed by grading plan and submission content."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
-from autograder.results import TMP_PREFIX, ResultStore, result_key
+from autograder.model import CellResult, Result, Status
+from autograder.results import TMP_PREFIX, ResultStore, latest, result_key
+
+
+def result(student: str, key: str, score: float = 1.0, assignment: str = "ex01", **fields) -> Result:
+    cells = [CellResult.judged("test_a", 1.0, score > 0, [], []), CellResult.judged("test_b", 2.0, score > 1, [], [])]
+    return Result(student, assignment, key, fields.pop("status", Status.GRADED), "", cells, None, **fields)
 
 
 def test_the_key_changes_with_the_plan_or_the_submission_only() -> None:
@@ -15,19 +22,25 @@ def test_the_key_changes_with_the_plan_or_the_submission_only() -> None:
     assert len({key, result_key("plan-b", "sub-1"), result_key("plan-a", "sub-2")}) == 3
 
 
+def test_a_status_keys_a_result_by_its_value() -> None:
+    """A submission without bytes is keyed by its status: the key must be the one the string gave."""
+    assert result_key("plan", Status.MISSING) == result_key("plan", "missing")
+
+
 def test_saved_results_load_back_and_count_as_done(tmp_path: Path) -> None:
     store = ResultStore(tmp_path / "results")
     assert not store.has("alice", "k1") and store.stored() == []
-    path = store.save("alice", "k1", {"student_id": "alice", "score": 3.5})
+    first = result("alice", "k1", 1.0, seconds=2.5, late=True, display_name="Alice Ä")
+    path = store.save(first)
     assert path == store.path("alice", "k1") and store.has("alice", "k1")
-    assert store.load("alice", "k1") == {"student_id": "alice", "score": 3.5}
-    store.save("alice", "k1", {"student_id": "alice", "score": 4.0})  # a rerun replaces it whole
-    assert store.load("alice", "k1")["score"] == 4.0 and store.stored() == [path]
+    assert store.load("alice", "k1") == first
+    store.save(dataclasses.replace(first, cells=result("alice", "k1", 3.0).cells))  # a rerun replaces it whole
+    assert store.load("alice", "k1").score == 3.0 and store.stored() == [path]
 
 
 def test_a_half_written_file_is_never_a_result_and_is_swept_at_the_next_start(tmp_path: Path) -> None:
     store = ResultStore(tmp_path / "results")
-    store.save("bob", "k1", {"score": 1})
+    store.save(result("bob", "k1"))
     half = store.path("bob", "k2").with_name(f"{TMP_PREFIX}k2.json")
     half.write_text('{"score": ')  # what a kill -9 in mid-write leaves
     assert [p.name for p in store.stored()] == ["k1.json"]
@@ -38,5 +51,17 @@ def test_a_half_written_file_is_never_a_result_and_is_swept_at_the_next_start(tm
 def test_a_failed_write_leaves_neither_a_result_nor_a_temporary_file(tmp_path: Path) -> None:
     store = ResultStore(tmp_path / "results")
     with pytest.raises(TypeError):
-        store.save("carol", "k1", {"value": object()})  # not JSON
+        store.save(dataclasses.replace(result("carol", "k1"), notebook={"value": object()}))  # not JSON
     assert not store.has("carol", "k1") and os.listdir(store.folder / "carol") == []
+
+
+def test_latest_is_the_newest_result_of_each_student_and_assignment(tmp_path: Path) -> None:
+    ex01, ex02 = ResultStore(tmp_path / "results" / "ex01"), ResultStore(tmp_path / "results" / "ex02")
+    old = ex01.save(result("alice", "old", 0.0))
+    os.utime(old, (1, 1))  # an earlier submission of hers
+    ex01.save(result("alice", "new", 3.0))
+    ex01.save(result("bob", "k", 0.0, status=Status.TIMEOUT))
+    ex02.save(result("alice", "k", 2.0, assignment="ex02"))
+    found = {(r.assignment, r.student_id): (r.key, r.status) for r in latest(tmp_path / "results")}
+    assert found == {("ex01", "alice"): ("new", Status.GRADED), ("ex01", "bob"): ("k", Status.TIMEOUT),
+                     ("ex02", "alice"): ("k", Status.GRADED)}
