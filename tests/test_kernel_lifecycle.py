@@ -28,7 +28,7 @@ def interrupts(monkeypatch) -> list[bool]:
     return seen
 
 
-def test_an_immediate_shutdown_only_kills_and_a_graceful_one_still_interrupts(tmp_path, interrupts):
+def test_either_shutdown_ends_the_kernel_that_started_ready(tmp_path, interrupts):
     async def run() -> list[tuple[bool, bool]]:
         states = []
         for now in (True, False):
@@ -41,7 +41,7 @@ def test_an_immediate_shutdown_only_kills_and_a_graceful_one_still_interrupts(tm
 
     states = asyncio.run(run())
     assert states == [(True, False), (True, False)]  # ready once started; gone after either shutdown
-    assert interrupts == [True]  # only the graceful shutdown interrupted (the kernel was running then)
+    assert interrupts == [True, True]  # jupyter_client's own shutdown: it interrupts a running kernel first
 
 
 def test_a_failed_start_sets_ready_to_its_error(tmp_path):

@@ -18,16 +18,6 @@ import pytest
 
 # (upstream "module:Class.attr", our file that relies on it, why it is still private)
 PRIVATE_NAMES = [
-    ("jupyter_client.manager:KernelManager._async_start_kernel", "autograder/kernel_manager.py",
-     "started without in_pending_state's 10 ms nap: 10 ms a kernel"),
-    ("jupyter_client.manager:KernelManager._async_shutdown_kernel", "autograder/kernel_manager.py",
-     "shut down without in_pending_state's 10 ms nap: 10 ms a kernel"),
-    ("jupyter_client.manager:KernelManager._async_interrupt_kernel", "autograder/kernel_manager.py",
-     "an immediate shutdown only kills: no control socket opened to interrupt a kernel about to die"),
-    ("jupyter_client.manager:KernelManager()._attempted_start", "autograder/kernel_manager.py",
-     "the ready future is settled as in_pending_state does"),
-    ("jupyter_client.manager:KernelManager()._ready", "autograder/kernel_manager.py",
-     "the ready future is settled as in_pending_state does"),
     ("jupyter_client.session:extract_dates", "autograder/kernel_client.py",
      "rebound to a fromisoformat parser for headers: dateutil was a fifth of the grader's CPU"),
     ("jupyter_client.client:KernelClient._handle_kernel_info_reply", "autograder/kernel_client.py",
@@ -67,10 +57,6 @@ PRIVATE_NAMES = [
 # upstream callable -> (sha256 of inspect.getsource, first 16 hex digits; our file that copies or replaces it)
 SOURCES = {
     # jupyter_client
-    "jupyter_client.manager:in_pending_state": ("e478ea2ce86c3088", "autograder/kernel_manager.py"),
-    "jupyter_client.manager:KernelManager._async_start_kernel": ("05b13d23766bc55e", "autograder/kernel_manager.py"),
-    "jupyter_client.manager:KernelManager._async_shutdown_kernel": ("e0262677303c3c0d", "autograder/kernel_manager.py"),
-    "jupyter_client.manager:KernelManager._async_interrupt_kernel": ("46b24a3a57e1d0e8", "autograder/kernel_manager.py"),
     "jupyter_client.session:Session.deserialize": ("d497eee289aaca1c", "autograder/kernel_client.py"),
     "jupyter_client.channels:AsyncZMQSocketChannel.get_msg": ("0ff12e085ef43731", "autograder/kernel_client.py"),
     "jupyter_client.client:KernelClient._async_wait_for_ready": ("0d732ad86fea3115", "autograder/kernel_client.py"),
@@ -129,15 +115,6 @@ def test_copied_or_replaced_source_is_unchanged(spec: str) -> None:
     expected, ours = SOURCES[spec]
     assert source_hash(spec) == expected, (
         f"upstream {spec} changed: recheck {ours}, which copies or replaces it, then update its hash here")
-
-
-def test_kernel_manager_bodies_are_wrapped_by_in_pending_state() -> None:
-    """kernel_manager.py calls the bodies under in_pending_state; without __wrapped__ it would call the
-    wrapper itself (correct, but 20 ms a kernel slower) without a word."""
-    from jupyter_client.manager import KernelManager
-
-    for name in ("_async_start_kernel", "_async_shutdown_kernel"):
-        assert hasattr(getattr(KernelManager, name), "__wrapped__"), f"recheck autograder/kernel_manager.py: {name}"
 
 
 def test_ray_token_setup_still_exists() -> None:
