@@ -59,8 +59,8 @@ def course(tmp_path_factory):
         if meta.get("solution") and meta["grade_id"] != WRITTEN:
             cell_by_id(student, meta["grade_id"]).source = cell.source
     cell_by_id(student, WRITTEN).source = ANSWER
-    folder = write_class(tmp_path_factory.mktemp("class"), NAME, {"ada": student, "bo": read_nb(
-        release.generate(ROOT, NAME, tmp_path_factory.mktemp("blank")))})
+    blank = read_nb(release.generate(ROOT, NAME, tmp_path_factory.mktemp("blank")))
+    folder = write_class(tmp_path_factory.mktemp("class"), NAME, {"ada": student, "bo": blank, "Zoë Müller": blank})
     out = tmp_path_factory.mktemp("out")
     started = time.monotonic()
     pdl_grade("grade", NAME, str(folder), "--out", str(out))
@@ -195,7 +195,15 @@ def test_the_output_folder_is_a_formgrader_course(server, graded_by_hand):
     text = log.read_text()
     assert "Unwritable directory" not in text and "No nbgrader_config.py" not in text, text[-3000:]
     row = graded_by_hand["row"]
-    assert re.search(r"\breleased\b", row) and re.search(r"\b2\b", row), row  # status and "# Submissions"
+    assert re.search(r"\breleased\b", row) and re.search(r"\b3\b", row), row  # status and "# Submissions"
+
+
+def test_formgrader_shows_the_students_names(course, graded_by_hand):
+    _, out = course
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:  # what formgrader lists as "last, first"
+        zoe = gb.find_student("Zoe_Muller")
+        assert (zoe.last_name, zoe.first_name) == ("Müller", "Zoë")
+        assert gb.find_student("ada").last_name == "ada"  # no name known: the id, never "None, None"
 
 
 def test_the_grader_sees_the_rubric_and_typeset_math_offline(graded_by_hand):
