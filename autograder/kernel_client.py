@@ -123,7 +123,7 @@ class ReadyClient(AsyncKernelClient):
                 else:
                     self._handle_kernel_info_reply(msg)  # private: what jupyter_client's wait_for_ready does
                     break
-            if not await self._async_is_alive():
+            if not await self.is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.time() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")

@@ -22,8 +22,6 @@ PRIVATE_NAMES = [
      "rebound to a fromisoformat parser for headers: dateutil was a fifth of the grader's CPU"),
     ("jupyter_client.client:KernelClient._handle_kernel_info_reply", "autograder/kernel_client.py",
      "ReadyClient.wait_for_ready records the kernel_info reply as jupyter_client's does"),
-    ("jupyter_client.client:KernelClient._async_is_alive", "autograder/kernel_client.py",
-     "ReadyClient.wait_for_ready checks the kernel while it waits, as jupyter_client's does"),
     ("nbclient:NotebookClient._cleanup_kernel", "autograder/execute.py",
      "nbclient leaves this atexit hook registered when a kernel fails to start"),
     ("ipykernel.ipkernel:IPythonKernel._execute_sleep", "pdl/grading_kernel.py",
