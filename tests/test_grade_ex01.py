@@ -11,6 +11,9 @@ from nbformat.v4 import new_code_cell
 from nbformat.validator import isvalid
 from nbgrader.api import Gradebook
 
+from autograder.model import Status
+from autograder.results import latest
+
 NAME = "ex01_logistic_regression"
 
 
@@ -41,6 +44,19 @@ def test_csv_columns(out):
     assert list(read_csv(out / "grades_long.csv")[0]) == [
         "student_id", "assignment", "notebook", "grade_id", "score", "max_score"]
     assert len(read_csv(out / "grades_long.csv")) == 3 * 13  # 12 test cells and 1 written answer each
+
+
+def test_the_stored_results_score_as_the_gradebook_does(out):
+    """The grader's score (Result, from the verdicts) and nbgrader's (the gradebook, read by export) agree cell by cell."""
+    results = latest(out / "results")
+    assert sorted(r.student_id for r in results) == ["ada", "bo", "cy"]
+    assert all(r.status is Status.GRADED for r in results)
+    long = {(r["student_id"], r["grade_id"]): float(r["score"]) for r in read_csv(out / "grades_long.csv")}
+    for result in results:
+        assert {c.grade_id: c.score for c in result.cells} == \
+            {gid: score for (student, gid), score in long.items() if student == result.student_id and
+             gid != "observe_boundaries"}  # the written answer: manual, not in the result
+        assert result.score == scores(out)[result.student_id][0]
 
 
 def test_gradebook_is_nbgraders_and_manual_grades_reach_the_csv(out):
