@@ -1,8 +1,8 @@
 """pdl-grade: secure, parallel, resumable batch grading on top of nbgrader.
 
 Data flows one way through the modules of this package:
-solutions/ --release--> exercises/;  submissions --intake--> restore --verdicts.plan-->
-sandbox/execute --verdicts.judge--> results --> gradebook, export (CSV), feedback (HTML).
+solutions/ --release--> exercises/;  submissions --intake--> repairs, restore --plans-->
+backends -> runtime/ (sandboxed kernels) --verdicts--> results --> gradebook, export (CSV, LMS files), feedback.
 """
 __version__ = "0.1.0"
 

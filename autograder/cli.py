@@ -31,18 +31,18 @@ from rich.text import Text
 from pdl.data import DataError
 
 from . import export, feedback, lms_export, release
+from .backends import make_backend
 from .course import CourseError, check_assignment, find_root
-from .gpu import sandbox_devices
 from .grade import Batch, grade
 from .intake import Intake, IntakeError, collect
 from .layouts import PatternError, compile_pattern
 from .lms_export import LmsError
 from .model import GradeError, Options, Result, Roster, Status
-from .plans import plan_assignment
+from .plans import AuthoringError, plan_assignment
 from .results import latest
 from .roster import RosterError, read_roster
-from .sandbox import Sandbox
-from .verdicts import AuthoringError
+from .runtime.gpu import sandbox_devices
+from .runtime.sandbox import Sandbox
 
 console = Console(stderr=True)
 
@@ -74,16 +74,6 @@ def _data_dir() -> Path | None:
         if path.is_file():
             return path.parent
     return None
-
-
-def _runner(backend: str, address: str | None):
-    if backend == "ray":
-        from .backends import ray as ray_backend
-
-        return ray_backend.make_runner(address)
-    from .backends import local
-
-    return local.run
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -269,7 +259,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 progress.update(task, advance=1, failed=failures,
                                 rate=f"{progress.tasks[0].completed / elapsed:.2f}/s")
 
-            batch = grade(root, args.assignment, intake, out, options, _runner(args.backend, args.address),
+            batch = grade(root, args.assignment, intake, out, options,
+                          make_backend(args.backend, options, args.address),
                           on_result=on_result, on_start=on_start)
     except (*INSTRUCTOR_ERRORS, DataError, UsageError):
         if created is not None:  # no half-made output folder

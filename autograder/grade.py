@@ -14,24 +14,27 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import nbformat
 from nbformat import NotebookNode
 
-from pdl.probe import decode_outcome
+from pdl.kernel.probe import decode_outcome
 
 from . import release, repairs, shared_gradebook
-from .execute import Execution
 from .intake import Intake, Submission, collect
-from .kernel_pool import preload_modules
 from .model import Assignment, CellResult, GradeError, Job, Options, PrepareError, Result, Status
 from .plans import is_test_cell, plan_assignment
 from .recorder import Recorder
 from .restore import changes, restore
 from .results import ResultStore, result_key
-from .sandbox import GRADING_KERNEL_MODULE, KERNEL_SETUP
+from .runtime.execute import Execution
+from .runtime.forkserver_client import preload_modules
+from .runtime.sandbox import GRADING_KERNEL_MODULE, KERNEL_SETUP
 from .verdicts import CellVerdict, judge, verdict_outputs
+
+if TYPE_CHECKING:
+    from .backends import Backend
 
 
 @dataclass
@@ -158,30 +161,24 @@ def failed_result(assignment: Assignment, sub: Submission, key: str) -> Result:
                   sub.display_name, sub.late)
 
 
-Runner = Callable[[list[Job], Options, Callable[[Job, Execution], None]], None]
-
-
-def grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, runner: Runner,
+def grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, backend: Backend,
           on_result: Callable[[Result], None] | None = None,
           on_start: Callable[[int, int], None] | None = None) -> Batch:
     """Grade every submission that has no stored result yet; return all results of this class."""
     if not isinstance(submissions_path, Intake) and not submissions_path.exists():
         raise GradeError(f"no submissions at {submissions_path}")
     options.preload = preload_modules([nbformat.read(release.source_notebook(root, name), as_version=4)],
-                                      ["pdl.probe", *KERNEL_SETUP, GRADING_KERNEL_MODULE])
+                                      ["pdl.kernel.probe", *KERNEL_SETUP, GRADING_KERNEL_MODULE])
     recorder = Recorder()  # first: it forks
-    prestart = getattr(runner, "prestart", None)
-    options.prestarted = prestart(options) if prestart is not None else None
+    backend.prestart()  # e.g. fork servers importing while the batch is prepared
     try:
-        return _grade(root, name, submissions_path, out, options, runner, recorder, on_result, on_start)
+        return _grade(root, name, submissions_path, out, options, backend, recorder, on_result, on_start)
     finally:
         recorder.close()  # already closed unless preparing the batch failed
-        if options.prestarted is not None:
-            options.prestarted.close()  # servers the runner did not take (all of them after an error)
-            options.prestarted = None
+        backend.close()
 
 
-def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, runner: Runner,
+def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, backend: Backend,
            recorder: Recorder, on_result: Callable[[Result], None] | None,
            on_start: Callable[[int, int], None] | None) -> Batch:
     assignment = prepare(root, name, out)
@@ -248,7 +245,7 @@ def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, 
     started = time.monotonic()
     try:
         if jobs:
-            runner(jobs, options, done)
+            backend.run(jobs, done)
     finally:
         batch.record_errors = recorder.close()
         shared_gradebook.close_all()

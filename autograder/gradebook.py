@@ -29,7 +29,7 @@ from .shared_gradebook import SharedSaveAutoGrades, gradebook
 warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.api")
 
 if TYPE_CHECKING:
-    from .grade import Assignment
+    from .model import Assignment
 
 
 def autograded_path(out: Path, student_id: str, assignment: str) -> Path:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from nbformat import NotebookNode
 from nbgrader import utils
@@ -222,10 +222,6 @@ def default_workers() -> int:
     return (os.cpu_count() or 1) + 1
 
 
-class Closable(Protocol):
-    def close(self) -> None: ...
-
-
 @dataclass
 class Options:
     """How to grade: every default here, the limits from pdl.limits (pdl-grade's flags default to these)."""
@@ -243,4 +239,3 @@ class Options:
     threads: int | None = None  # BLAS/torch threads per kernel; None: the cores shared among the workers
     preload: list[str] = field(default_factory=list)  # modules the fork servers import; set by grade()
     gpu_devices: list[str] = field(default_factory=list)  # /dev/nvidia* to bind; set from ``gpu``
-    prestarted: Closable | None = None  # the runner's servers, started by grade() before the batch is prepared

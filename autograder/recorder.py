@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from . import feedback, formgrader, gradebook, shared_gradebook
 
 if TYPE_CHECKING:
-    from .grade import Assignment
+    from .model import Assignment
 
 POLL = 1.0  # seconds between checks that the grading process is still there
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.backends.local import default_workers, threads_per_worker
+from autograder.backends.local import threads_per_worker
+from autograder.model import default_workers
 
 from . import classes, compare, nbgrader_anchor, pdl_run, report
 

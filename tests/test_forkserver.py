@@ -12,9 +12,9 @@ import pytest
 from conftest import _data_dir
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.execute import execute
-from autograder.kernel_pool import ForkServer
-from autograder.sandbox import SANDBOX_UID_BASE, Sandbox
+from autograder.runtime.execute import execute
+from autograder.runtime.forkserver_client import ForkServer
+from autograder.runtime.sandbox import SANDBOX_UID_BASE, Sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not Sandbox.available(),
                                 reason="the fork server needs root and bubblewrap")
@@ -107,8 +107,8 @@ def test_each_forked_kernel_is_fresh_unprivileged_and_cannot_touch_the_server():
 def test_a_prefork_that_leaves_threads_or_files_is_refused(tmp_path):
     """With history on, IPython's shell would open its database and start a thread in the server:
     every forked kernel would inherit them broken, so the server refuses (and the slot launches kernels)."""
-    code = ("import sys; sys.path.insert(0, 'autograder'); import forkserver\n"
-            "forkserver.prepare_app({'app': 'pdl.grading_kernel.GradingKernelApp',\n"
+    code = ("import sys; sys.path.insert(0, 'autograder/runtime'); import forkserver\n"
+            "forkserver.prepare_app({'app': 'pdl.kernel.grading_kernel.GradingKernelApp',\n"
             "                        'config': {'HistoryManager': {'enabled': %s}}})\n")
     for enabled, fails in (("False", False), ("True", True)):
         proc = subprocess.run([sys.executable, "-c", code % enabled], cwd=Path(__file__).parents[1],

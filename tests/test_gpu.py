@@ -1,7 +1,7 @@
 """GPU device selection for the sandbox, on a fake /dev (the CI machine has no GPU)."""
 from __future__ import annotations
 
-from autograder.gpu import sandbox_devices, visible_indices
+from autograder.runtime.gpu import sandbox_devices, visible_indices
 
 
 def fake_dev(tmp_path, names):

@@ -12,9 +12,9 @@ import pytest
 from conftest import _data_dir
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.execute import execute
-from autograder.kernel_pool import ForkServer
-from autograder.sandbox import Sandbox
+from autograder.runtime.execute import execute
+from autograder.runtime.forkserver_client import ForkServer
+from autograder.runtime.sandbox import Sandbox
 
 # Cells whose last act is C-level output: ipykernel's watcher thread must pass it on before "idle".
 # It races with the cell's final flush, in stock ipykernel too: measured here (launched kernels),

@@ -9,9 +9,9 @@ import shutil
 import pytest
 from jupyter_client.manager import KernelManager
 
-from autograder.kernel_manager import LeanKernelManager
-from autograder.kernel_pool import ForkServer
-from autograder.sandbox import Sandbox
+from autograder.runtime.kernel_manager import LeanKernelManager
+from autograder.runtime.forkserver_client import ForkServer
+from autograder.runtime.sandbox import Sandbox
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import IPython.display
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-import pdl.probe
-import pdl.transform_memo
-from autograder.verdicts import EMIT, plan_test_cell
-from pdl.probe import MIME, decode_outcome
+import pdl.kernel.probe
+import pdl.kernel.transform_memo
+from autograder.plans import EMIT, plan_test_cell
+from pdl.kernel.probe import MIME, decode_outcome
 
 CELL = """\
 x = 2
@@ -61,8 +61,8 @@ def test_every_outcome_arrives_once_when_nothing_raises(shown):
 
 
 def test_a_batch_is_split_past_the_size_cap(shown, monkeypatch):
-    monkeypatch.setattr(pdl.probe, "MAX_BYTES", 200)
-    pdl.probe.emit_all([(f"t#{i}", lambda i=i: "x" * 60 + str(i)) for i in range(6)])
+    monkeypatch.setattr(pdl.kernel.probe, "MAX_BYTES", 200)
+    pdl.kernel.probe.emit_all([(f"t#{i}", lambda i=i: "x" * 60 + str(i)) for i in range(6)])
     assert len(shown) > 1
     assert all(sum(len(text) for _, text in m["probes"]) <= 200 for m in shown)
     assert [probe_id for m in shown for probe_id, _ in m["probes"]] == [f"t#{i}" for i in range(6)]
@@ -79,7 +79,7 @@ def test_transform_memo_transforms_a_source_once():
 
     shell.transform_cell = counting
     try:
-        pdl.transform_memo.install()
+        pdl.kernel.transform_memo.install()
         memo = shell.transform_cell
         assert memo("%time x = 1\n") == memo("%time x = 1\n") == original("%time x = 1\n")
         assert memo("y = 2\n") == "y = 2\n"

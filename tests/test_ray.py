@@ -25,7 +25,7 @@ from nbformat.v4 import new_code_cell
 pytest.importorskip("ray")
 
 from autograder.backends import ray as ray_backend
-from autograder.execute import Execution
+from autograder.runtime.execute import Execution
 
 NAME = "ex01_logistic_regression"
 SLEEP = 4  # seconds each notebook of the kill test spends in its sandbox, so that a kill lands mid-task

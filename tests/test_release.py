@@ -8,7 +8,7 @@ from conftest import ROOT
 
 from autograder import release
 from autograder.course import assignments
-from autograder.verdicts import AuthoringError, plan_test_cell
+from autograder.plans import AuthoringError, plan_test_cell
 
 
 def committed(path) -> bytes | None:

@@ -18,21 +18,21 @@ import pytest
 
 # (upstream "module:Class.attr", our file that relies on it, why it is still private)
 PRIVATE_NAMES = [
-    ("jupyter_client.session:extract_dates", "autograder/kernel_client.py",
+    ("jupyter_client.session:extract_dates", "autograder/runtime/kernel_client.py",
      "rebound to a fromisoformat parser for headers: dateutil was a fifth of the grader's CPU"),
-    ("jupyter_client.client:KernelClient._handle_kernel_info_reply", "autograder/kernel_client.py",
+    ("jupyter_client.client:KernelClient._handle_kernel_info_reply", "autograder/runtime/kernel_client.py",
      "ReadyClient.wait_for_ready records the kernel_info reply as jupyter_client's does"),
-    ("nbclient:NotebookClient._cleanup_kernel", "autograder/execute.py",
+    ("nbclient:NotebookClient._cleanup_kernel", "autograder/runtime/execute.py",
      "nbclient leaves this atexit hook registered when a kernel fails to start"),
-    ("ipykernel.ipkernel:IPythonKernel._execute_sleep", "pdl/grading_kernel.py",
+    ("ipykernel.ipkernel:IPythonKernel._execute_sleep", "pdl/kernel/grading_kernel.py",
      "no 0.5 ms nap before each execute_reply"),
-    ("ipykernel.kernelbase:Kernel._supports_kernel_subshells", "pdl/grading_kernel.py",
+    ("ipykernel.kernelbase:Kernel._supports_kernel_subshells", "pdl/kernel/grading_kernel.py",
      "kernel_info says no subshells: there is no shell channel thread"),
-    ("ipykernel.kernelbase:Kernel._publish_execute_input", "pdl/grading_kernel.py",
+    ("ipykernel.kernelbase:Kernel._publish_execute_input", "pdl/kernel/grading_kernel.py",
      "no execute_input message: nbclient does not read it (~0.7 ms of CPU a cell)"),
-    ("ipykernel.kernelbase:Kernel._publish_status", "pdl/grading_kernel.py",
+    ("ipykernel.kernelbase:Kernel._publish_status", "pdl/kernel/grading_kernel.py",
      "no busy status: nbclient does not read it (~0.7 ms of CPU a cell)"),
-    ("ipykernel.shellchannel:ShellChannelThread.__init__", "pdl/grading_kernel.py",
+    ("ipykernel.shellchannel:ShellChannelThread.__init__", "pdl/kernel/grading_kernel.py",
      "NoShellChannelThread stands in for it (its parent_thread)"),
     ("nbconvert.exporters.exporter:Exporter._preprocess", "autograder/feedback.py",
      "FeedbackExporter runs the preprocessors on nbconvert's one copy of the notebook"),
@@ -55,18 +55,18 @@ PRIVATE_NAMES = [
 # upstream callable -> (sha256 of inspect.getsource, first 16 hex digits; our file that copies or replaces it)
 SOURCES = {
     # jupyter_client
-    "jupyter_client.session:Session.deserialize": ("d497eee289aaca1c", "autograder/kernel_client.py"),
-    "jupyter_client.channels:AsyncZMQSocketChannel.get_msg": ("0ff12e085ef43731", "autograder/kernel_client.py"),
-    "jupyter_client.client:KernelClient._async_wait_for_ready": ("0d732ad86fea3115", "autograder/kernel_client.py"),
-    "jupyter_client.provisioning.local_provisioner:LocalProvisioner.wait": ("4f17103ed4cb9bd3", "autograder/kernel_pool.py"),
+    "jupyter_client.session:Session.deserialize": ("d497eee289aaca1c", "autograder/runtime/kernel_client.py"),
+    "jupyter_client.channels:AsyncZMQSocketChannel.get_msg": ("0ff12e085ef43731", "autograder/runtime/kernel_client.py"),
+    "jupyter_client.client:KernelClient._async_wait_for_ready": ("0d732ad86fea3115", "autograder/runtime/kernel_client.py"),
+    "jupyter_client.provisioning.local_provisioner:LocalProvisioner.wait": ("4f17103ed4cb9bd3", "autograder/runtime/forkserver_client.py"),
     # nbclient: the stand-in reply of a timed-out cell, which execute.py tells from a kernel's by its missing header
-    "nbclient:NotebookClient._async_handle_timeout": ("27d6db41082b053f", "autograder/execute.py"),
+    "nbclient:NotebookClient._async_handle_timeout": ("27d6db41082b053f", "autograder/runtime/execute.py"),
     # ipykernel
-    "ipykernel.kernelbase:Kernel._publish_execute_input": ("b4eb9d13c33c056a", "pdl/grading_kernel.py"),
-    "ipykernel.kernelbase:Kernel._publish_status": ("415eebd1179c705c", "pdl/grading_kernel.py"),
-    "ipykernel.kernelapp:IPKernelApp.init_sockets": ("2aa791c3f7a2e811", "pdl/grading_kernel.py"),
-    "ipykernel.kernelapp:IPKernelApp.init_kernel": ("026435b9f0c49938", "pdl/grading_kernel.py"),
-    "ipykernel.ipkernel:IPythonKernel.do_execute": ("78aa91d0af8b79f1", "pdl/grading_kernel.py"),
+    "ipykernel.kernelbase:Kernel._publish_execute_input": ("b4eb9d13c33c056a", "pdl/kernel/grading_kernel.py"),
+    "ipykernel.kernelbase:Kernel._publish_status": ("415eebd1179c705c", "pdl/kernel/grading_kernel.py"),
+    "ipykernel.kernelapp:IPKernelApp.init_sockets": ("2aa791c3f7a2e811", "pdl/kernel/grading_kernel.py"),
+    "ipykernel.kernelapp:IPKernelApp.init_kernel": ("026435b9f0c49938", "pdl/kernel/grading_kernel.py"),
+    "ipykernel.ipkernel:IPythonKernel.do_execute": ("78aa91d0af8b79f1", "pdl/kernel/grading_kernel.py"),
     # nbgrader
     "nbgrader.preprocessors:OverwriteCells.preprocess": ("3a94b453d8e53bee", "autograder/shared_gradebook.py"),
     "nbgrader.preprocessors:OverwriteCells.preprocess_cell": ("663c856017e542de", "autograder/shared_gradebook.py"),
@@ -124,7 +124,7 @@ def test_ray_token_setup_still_exists() -> None:
 
 
 def test_our_provisioners_are_registered() -> None:
-    """sandbox.py and kernel_pool.py start kernels through jupyter_client's provisioner entry point."""
+    """sandbox.py and forkserver_client.py start kernels through jupyter_client's provisioner entry point."""
     from importlib.metadata import entry_points
 
     names = {ep.name for ep in entry_points(group="jupyter_client.kernel_provisioners")}

@@ -17,19 +17,16 @@ from typing import TYPE_CHECKING, Callable
 
 import nbformat
 
-from ..cgroups import sweep_stale
-from ..execute import Execution, execute
-from ..grade import PrepareError
-from ..kernel_pool import ForkServer
-from ..sandbox import Limits, Sandbox
+from ..model import Job, Options, PrepareError, default_workers
+from ..runtime.cgroups import sweep_stale
+from ..runtime.execute import Execution, execute
+from ..runtime.forkserver_client import ForkServer
+from ..runtime.sandbox import Limits, Sandbox
 
 if TYPE_CHECKING:
-    from ..grade import Options
+    from . import Done
 
-
-def default_workers() -> int:
-    """One kernel more than there are cores: while one starts or stops, the cores stay busy."""
-    return (os.cpu_count() or 1) + 1
+__all__ = ["LocalBackend", "default_workers", "run_in", "threads_per_worker", "use_fork_servers"]
 
 
 def threads_per_worker(workers: int) -> int:
@@ -157,12 +154,28 @@ class Prestart:
         self.loop.close()
 
 
-def prestart(options: Options) -> Prestart:
-    return Prestart(options)
+class LocalBackend:
+    """N sandboxed kernels at a time on this machine; ``prestart`` starts the slots' fork servers."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self.pool: Prestart | None = None
+
+    def prestart(self) -> None:
+        self.pool = Prestart(self.options)
+
+    def run(self, jobs: list[Job], done: Done) -> None:
+        pool, self.pool = self.pool, None
+        run(jobs, self.options, done, pool)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()  # servers run() did not take (all of them when preparing the batch failed)
+            self.pool = None
 
 
-def run(jobs: list, options: Options, done: Callable) -> None:
-    pool: Prestart | None = options.prestarted
+def run(jobs: list[Job], options: Options, done: Callable, pool: Prestart | None = None) -> None:
+    """Execute ``jobs`` in slots of this machine, on ``pool``'s servers when it was started (it is closed)."""
     if pool is None:
         sweep_stale()
 
@@ -196,5 +209,3 @@ def run(jobs: list, options: Options, done: Callable) -> None:
     finally:
         pool.close()
 
-
-run.prestart = prestart  # type: ignore[attr-defined]  # grade() starts the servers early where a runner can

@@ -38,12 +38,12 @@ from typing import IO, Any
 
 import nbformat
 
-from ..cgroups import sweep_stale
-from ..execute import Execution
-from ..gpu import sandbox_devices
-from ..grade import GradeError, PrepareError
-from ..kernel_pool import ForkServer
-from ..sandbox import Limits, Sandbox
+from ..model import GradeError, Job, Options, PrepareError
+from ..runtime.cgroups import sweep_stale
+from ..runtime.execute import Execution
+from ..runtime.forkserver_client import ForkServer
+from ..runtime.gpu import sandbox_devices
+from ..runtime.sandbox import Limits, Sandbox
 from .local import run_in, use_fork_servers
 
 try:
@@ -223,13 +223,23 @@ def _use_token_if_available() -> None:
     maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
-def make_runner(address: str | None) -> Callable:
-    """A Runner for grade.grade: ``address`` as for ``ray.init`` (None: $RAY_ADDRESS, the cluster
-    started on this machine, or else a new one-machine cluster; "ray://host:10001": Ray Client)."""
-    if ray is None:
-        raise GradeError("the Ray backend needs the cluster extra: pip install '.[cluster]'")
+class RayBackend:
+    """One Ray task per submission on a cluster. ``address`` as for ``ray.init`` (None: $RAY_ADDRESS, the
+    cluster started on this machine, or else a new one-machine cluster; "ray://host:10001": Ray Client)."""
 
-    def run(jobs: list, options: Any, done: Callable) -> None:
+    def __init__(self, options: Options, address: str | None = None):
+        if ray is None:
+            raise GradeError("the Ray backend needs the cluster extra: pip install '.[cluster]'")
+        self.options, self.address = options, address
+
+    def prestart(self) -> None:
+        """Nothing to start early: each worker keeps its own warm fork servers."""
+
+    def close(self) -> None:
+        """Nothing left: ``run`` disconnects from the cluster it connected to."""
+
+    def run(self, jobs: list[Job], done: Callable) -> None:
+        options, address = self.options, self.address
         connected_here = not ray.is_initialized()
         if connected_here:
             _check_reachable(address)
@@ -265,5 +275,3 @@ def make_runner(address: str | None) -> Callable:
         finally:
             if connected_here:
                 ray.shutdown()
-
-    return run

@@ -1,11 +1,11 @@
-"""verdicts: a test cell split into kernel probes and trusted expectations; judging the probe values."""
+"""plans and verdicts: a test cell split into kernel probes and trusted expectations; judging the probe values."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from autograder.verdicts import (BEGIN_HIDDEN, END_HIDDEN, EMIT, AuthoringError, judge, plan_test_cell,
-                                 redact_hidden, verdict_outputs)
+from autograder.plans import BEGIN_HIDDEN, END_HIDDEN, EMIT, AuthoringError, plan_test_cell
+from autograder.verdicts import judge, redact_hidden, verdict_outputs
 from pdl.checks import Outcome
 
 CELL = f"""x = np.array([0.0, 1.0])

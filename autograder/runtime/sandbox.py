@@ -180,9 +180,9 @@ class Sandbox:
 
 
 # pdl modules whose install() every kernel runs at start: the output cap and the transform memo
-KERNEL_SETUP = ("pdl.outcap", "pdl.transform_memo")
+KERNEL_SETUP = ("pdl.kernel.outcap", "pdl.kernel.transform_memo")
 # the kernel application: ipykernel's, doing only the I/O work whose result the grader reads
-GRADING_KERNEL_APP = "pdl.grading_kernel.GradingKernelApp"
+GRADING_KERNEL_APP = "pdl.kernel.grading_kernel.GradingKernelApp"
 GRADING_KERNEL_MODULE = GRADING_KERNEL_APP.rsplit(".", 1)[0]  # launched with -m, preloaded by fork servers
 
 
@@ -190,13 +190,13 @@ def kernel_config() -> dict[str, dict[str, Any]]:
     """Every kernel's settings beyond its connection file: no history file, KERNEL_SETUP installed
     (in one exec line: each costs a run_cell). A launched kernel gets them as command-line options,
     a forked one as a traitlets Config (parsing the command line is a third of its start-up).
-    Either way the kernel is GRADING_KERNEL_APP's (pdl/grading_kernel.py)."""
+    Either way the kernel is GRADING_KERNEL_APP's (pdl/kernel/grading_kernel.py)."""
     setup = "; ".join(f"__import__({m!r}).{m.split('.', 1)[1]}.install()" for m in KERNEL_SETUP)
     return {"HistoryManager": {"enabled": False}, "IPKernelApp": {"exec_lines": [setup]}}
 
 
 SANDBOXED_KERNEL = "pdl-sandboxed"  # a kernel launched in its own sandbox
-FORKED_KERNEL = "pdl-forked"  # a kernel forked by a slot's fork server (kernel_pool.py)
+FORKED_KERNEL = "pdl-forked"  # a kernel forked by a slot's fork server (forkserver_client.py)
 
 
 def grading_kernel_spec(name: str) -> KernelSpec:

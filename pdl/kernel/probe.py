@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .checks import Outcome, calling
+from ..checks import Outcome, calling
 
-MIME = "application/vnd.pdl.probe+json"
+MIME = "application/vnd.pdl.kernel.probe+json"
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 8
 

@@ -15,7 +15,7 @@ never runs student code. Each child, before any student code runs:
      with the grader's settings.
 
 The kernel app and its settings come once, in the hello message: where the app has a
-``prefork`` step (pdl.grading_kernel makes the IPython shell there), the server runs it
+``prefork`` step (pdl.kernel.grading_kernel makes the IPython shell there), the server runs it
 after the preload, so that every child starts from its result.
 
 Protocol: JSON lines on stdin (requests) and stdout (replies and exit notices). Stdlib

@@ -23,7 +23,7 @@ IPython config file (the grade must not depend on what a host has in its profile
 Output streams are ipykernel's own: their flush waits for the IOPub thread, which is also
 what gives the thread that reads C-level output (fd 1 and 2) time to pass on what a cell
 wrote last. Outputs, errors and their order are as in ipykernel. The autograder forks this
-app from a slot's fork server or launches it with ``python -m pdl.grading_kernel -f FILE``.
+app from a slot's fork server or launches it with ``python -m pdl.kernel.grading_kernel -f FILE``.
 
 ipykernel has no settings for any of this: the overrides are of its private methods and traits, each
 named (and the replaced ones hashed) in tests/test_upstream_contract.py, which fails on an ipykernel
@@ -105,7 +105,7 @@ class GradingKernelApp(IPKernelApp):
         self.shell_channel_thread = NoShellChannelThread()
 
 
-if __name__ == "__main__":  # a launched (not forked) grading kernel: python -m pdl.grading_kernel -f FILE
+if __name__ == "__main__":  # a launched (not forked) grading kernel: python -m pdl.kernel.grading_kernel -f FILE
     import sys
     from pathlib import Path
 
@@ -113,6 +113,6 @@ if __name__ == "__main__":  # a launched (not forked) grading kernel: python -m 
     # back for the student's code; at launch it is the sandbox's fresh, empty home anyway)
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]
-    from pdl.grading_kernel import GradingKernelApp as App  # the module's classes, not __main__'s copies
+    from pdl.kernel.grading_kernel import GradingKernelApp as App  # the module's classes, not __main__'s copies
 
     App.launch_instance()

@@ -1,6 +1,6 @@
 """Run one prepared notebook in a sandboxed kernel with nbclient; keep outputs bounded.
 
-Probe values (``pdl.probe.MIME``) are taken out of the outputs and returned apart,
+Probe values (``pdl.kernel.probe.MIME``) are taken out of the outputs and returned apart,
 with the index of the cell that produced them. Ordinary outputs are capped per cell
 and per notebook as they arrive, so a student printing 300 MB costs the grader
 nothing. A cell that times out is interrupted and the notebook goes on; the whole
@@ -25,10 +25,10 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
 from pdl.limits import CELL_TIMEOUT_S, NOTEBOOK_TIMEOUT_S
-from pdl.probe import MAX_BYTES as PROBE_BYTES
-from pdl.probe import MIME
+from pdl.kernel.probe import MAX_BYTES as PROBE_BYTES
+from pdl.kernel.probe import MIME
 
-from .kernel_pool import ForkedKernelManager, ForkServer
+from .forkserver_client import ForkedKernelManager, ForkServer
 from .sandbox import Sandbox, SandboxedKernelManager
 
 
@@ -77,7 +77,7 @@ class CappedClient(NotebookClient):
         (built from ``error_on_timeout``: no header, no metadata)."""
         if "header" not in execute_reply:
             self.timed_out.append(cell_index)
-        if self.record_timing:  # the kernel publishes no execute_input (pdl/grading_kernel.py): its reply
+        if self.record_timing:  # the kernel publishes no execute_input (pdl/kernel/grading_kernel.py): its reply
             # says when the cell started; for the stand-in, the time the request was sent
             started = (execute_reply.get("metadata") or {}).get("started")
             cell["metadata"]["execution"]["shell.execute_reply.started"] = str(started or self.sent)

@@ -4,7 +4,7 @@ jupyter_client's ``wait_for_ready`` waits for 0.2 s of IOPub silence twice (once
 IOPub is connected, once to flush it): 0.4 s per kernel, more than a forked kernel takes to
 start. Here the first IOPub message proves the subscription, and nothing is flushed: nbclient
 matches outputs by parent message id, so a late message of the kernel_info request is ignored
-(and the grading kernel sends only its "idle", pdl/grading_kernel.py).
+(and the grading kernel sends only its "idle", pdl/kernel/grading_kernel.py).
 
 Its sockets retry a connection every 10 ms, not zmq's 100 ms: a forked kernel binds its
 sockets some 50 ms after the client first tries. Nor does it start the heartbeat channel:
@@ -36,7 +36,7 @@ from traitlets import Type, default
 
 RECONNECT_MS = 10
 # zmq refuses bigger messages before they reach our memory (and then the channel breaks for good,
-# so pdl.outcap caps ordinary printing in the kernel long before this)
+# so pdl.kernel.outcap caps ordinary printing in the kernel long before this)
 MAX_MESSAGE_BYTES = 64 << 20
 
 
