@@ -31,7 +31,7 @@ from .results import ResultStore, result_key
 from .runtime.execute import Execution
 from .runtime.forkserver_client import preload_modules
 from .runtime.sandbox import GRADING_KERNEL_MODULE, KERNEL_SETUP
-from .verdicts import CellVerdict, judge, verdict_outputs
+from .verdicts import CellVerdict, judge, redact_hidden, verdict_outputs
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -49,6 +49,22 @@ class Batch:
     intake: Intake | None = None  # the download's layout and what did not fit it
 
 
+def write_course_source(solutions: Path, target: Path) -> None:
+    """formgrader's source/<assignment>/: the instructor's folder, each test cell's hidden block replaced by a note.
+
+    The output folder holds no hidden test (the grader reads them from solutions/, outside it).
+    """
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(solutions, target, ignore=shutil.ignore_patterns(*release.IGNORE))
+    for path in target.rglob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if is_test_cell(cell):
+                cell.source = redact_hidden(cell.source)
+        nbformat.write(nb, path)
+
+
 def prepare(root: Path, name: str, out: Path) -> Assignment:
     """Check the instructor's inputs, record the assignment in ``out``'s gradebook, plan its tests."""
     source_path = release.source_notebook(root, name)
@@ -59,10 +75,7 @@ def prepare(root: Path, name: str, out: Path) -> Assignment:
         probe.unlink()
     except OSError as exc:
         raise GradeError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from exc
-    course_source = out / "source" / name
-    if course_source.exists():
-        shutil.rmtree(course_source)
-    shutil.copytree(source_path.parent, course_source)
+    write_course_source(source_path.parent, out / "source" / name)
     released_path = release.generate(root, name, out / "release", db_path=out / "gradebook.db")
     source = nbformat.read(source_path, as_version=4)
     plans = plan_assignment(source)
@@ -108,11 +121,21 @@ def verdicts(assignment: Assignment, restored: NotebookNode, execution: Executio
     return found
 
 
-def graded_notebook(restored: NotebookNode, execution: Execution, found: dict[str, CellVerdict]) -> NotebookNode:
+def shown_tests(assignment: Assignment) -> dict[str, tuple[str, str]]:
+    """grade_id -> (the test cell as released, as shown after grading: the hidden block replaced by a note)."""
+    released = {c.metadata.nbgrader["grade_id"]: c.source for c in assignment.released.cells if is_test_cell(c)}
+    return {gid: (released[gid], redact_hidden(c.source)) for c in assignment.source.cells
+            if is_test_cell(c) and (gid := c.metadata.nbgrader["grade_id"]) in released}
+
+
+def graded_notebook(restored: NotebookNode, execution: Execution, found: dict[str, CellVerdict],
+                    shown: dict[str, tuple[str, str]] | None = None) -> NotebookNode:
     """The restored notebook with the student's outputs, and each test cell showing its verdict.
 
     A failed verdict is an error output, so nbgrader's own scoring (SaveAutoGrades)
-    gives the cell 0, and a passed one is plain stdout, which gets full points.
+    gives the cell 0, and a passed one is plain stdout, which gets full points. It is stored in
+    results/, so it holds what the student may see: the public messages, and each test cell as
+    released with a note where its hidden block was (``shown``, from ``shown_tests``).
     """
     # new cells whose changed fields are replaced, never changed in place: the rest is shared with ``restored``
     nb = NotebookNode({**restored, "cells": []})
@@ -124,8 +147,12 @@ def graded_notebook(restored: NotebookNode, execution: Execution, found: dict[st
         cell.outputs = execution.cells[index].get("outputs", []) if index < len(execution.cells) else []
         cell.execution_count = execution.cells[index].get("execution_count") if index < len(execution.cells) else None
         if is_test_cell(cell):
-            verdict = found[cell.metadata.nbgrader["grade_id"]]
-            cell.outputs = verdict_outputs(verdict.passed, verdict.messages)
+            gid = cell.metadata.nbgrader["grade_id"]
+            verdict = found[gid]
+            if shown and gid in shown:  # restored as released (a re-added cell has a note before it)
+                given, note = shown[gid]
+                cell.source = cell.source[:-len(given)] + note if cell.source.endswith(given) else note
+            cell.outputs = verdict_outputs(verdict.passed, verdict.public_messages)
             cell.metadata = NotebookNode({**cell.metadata, "pdl": {"public_messages": verdict.public_messages,
                                                                     "passed": verdict.passed}})
     return nb
@@ -144,9 +171,11 @@ def finish(assignment: Assignment, sub: Submission, job: Job, restored: Notebook
         reason = f"{execution.message.splitlines()[0] if execution.message else error}; " \
                  "a notebook that does not run to the end scores 0"
         found = {gid: CellVerdict(gid, False, [reason], [reason]) for gid in found}
-    nb = graded_notebook(restored, execution, found)
+    nb = graded_notebook(restored, execution, found, shown_tests(assignment))
     points = assignment.points()
-    cells = [CellResult.judged(gid, points[gid], v.passed, v.messages, v.public_messages) for gid, v in found.items()]
+    # results/ is in the output folder: the instructor-only detail (hidden probes, expected values) is not stored
+    cells = [CellResult.judged(gid, points[gid], v.passed, v.public_messages, v.public_messages)
+             for gid, v in found.items()]
     message = "; ".join(filter(None, [sub.message, report, execution.message,
                                       "some output was truncated" if execution.truncated else ""]))
     return Result(sub.student_id, assignment.name, job.key, error or sub.status.after_run(), message, cells, nb,
@@ -196,7 +225,7 @@ def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, 
         if fresh:
             store.save(result)
         batch.results[result.student_id] = result
-        recorder.put(result.to_dict(), fresh)  # the writer process takes plain data
+        recorder.put(result, fresh)  # queued as plain data for the writer process
         if on_result and fresh:
             on_result(result)
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SAWarning
 
 from .feedback import redact
 from .formgrader import rubric_cell, rubrics
+from .model import Status
 from .shared_gradebook import SharedSaveAutoGrades, gradebook
 
 # nbgrader's update_or_create_submission trips SQLAlchemy 2's autoflush warning; the rows are right.
@@ -72,7 +73,7 @@ def record(assignment: "Assignment", results: Iterable[dict[str, Any]], unchange
         student = result["student_id"]
         gb.update_or_create_student(student, **names(result.get("display_name") or "", student))
         submission = gb.update_or_create_submission(assignment.name, student)
-        if result["status"] != "missing":  # formgrader counts these folders as its "# Submissions"
+        if result["status"] != Status.MISSING:  # formgrader counts these folders as its "# Submissions"
             (assignment.out / "submitted" / student / assignment.name).mkdir(parents=True, exist_ok=True)
         if result["notebook"] is None:  # nothing gradable: zero, as nbgrader does for a missing notebook
             for notebook in submission.notebooks:

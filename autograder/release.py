@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import closing
 from importlib import metadata
 from pathlib import Path
 
@@ -125,15 +126,50 @@ def _run_nbgrader(root: Path, name: str, dest: Path, db_path: Path | None, key: 
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
             raise ReleaseError(f"nbgrader generate_assignment failed for {name}:\n{result.get('error') or result.get('log')}")
+        _keep_hidden_tests_out(gradebook, name, course_dir / "exercises" / name / f"{name}.ipynb")
         _replace_tree(course_dir / "exercises" / name, dest / name)
         if fresh:
             _save_to_cache(key, course_dir / "exercises" / name, gradebook)
 
 
+def _keep_hidden_tests_out(db_path: Path, name: str, released: Path) -> None:
+    """Make the gradebook's source cells the student version's (source and checksum), as released.
+
+    nbgrader records a test cell before it clears the hidden tests, so its gradebook would hold
+    them; the gradebook lives in pdl-grade's output folder, which holds no hidden test. The grader
+    reads them from solutions/ (plans.py); OverwriteCells restores a test cell to what the student
+    was given. VACUUM rewrites the file, so no freed page keeps the old text either.
+    """
+    import sqlite3
+
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    from .course import ensure_alembic_on_path
+
+    student = {cell.metadata.nbgrader["grade_id"]: cell for cell in nbformat.read(released, as_version=4).cells
+               if cell.metadata.get("nbgrader", {}).get("grade_id")}
+    ensure_alembic_on_path()
+    with Gradebook(f"sqlite:///{db_path}") as gb:
+        changed = 0
+        for cell in gb.find_notebook(name, name).source_cells:
+            given = student.get(cell.name)
+            if given is None:  # nbgrader releases every cell it records
+                raise ReleaseError(f"{name}: cell {cell.name} is in the gradebook but not in the student version")
+            if (cell.source, cell.checksum) != (given.source, given.metadata.nbgrader.get("checksum")):
+                cell.source, cell.checksum = given.source, given.metadata.nbgrader.get("checksum")
+                changed += 1
+        gb.db.commit()
+    if changed:
+        with closing(sqlite3.connect(db_path, isolation_level=None)) as conn:
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def generate(root: Path, name: str, dest: Path, db_path: Path | None = None, reuse: bool = True) -> Path:
     """Write the student version of ``name`` into ``dest/<name>/`` and return its notebook path.
 
-    With ``db_path`` the assignment (source cells with hidden tests, points) is also
+    With ``db_path`` the assignment (its cells as the student version has them, points) is also
     recorded in that nbgrader gradebook. nbgrader runs only when neither ``dest`` nor the cache
     holds the output for the current ``release_key`` (an existing gradebook that has not recorded
     this source is updated by nbgrader itself, as before). ``reuse=False``: always nbgrader.

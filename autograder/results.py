@@ -4,6 +4,11 @@
 A rerun skips every key that is already there (resume after a crash; no regrading of
 an unchanged submission) and a changed resubmission gets a new key. The file is
 ``Result.to_dict()`` (model.py), a format unchanged since the first stored results.
+
+results/ is in the output folder, which holds no hidden test: a result holds what the student may
+see (grade.py stores the public verdict messages in ``messages`` too, and test cells redacted).
+Results stored by an earlier version, which kept the instructor's detail, are redacted in place
+once per folder (``REDACTED_STAMP``), their modification times kept (``latest`` orders by them).
 """
 from __future__ import annotations
 
@@ -12,7 +17,11 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import nbformat
+
+from .feedback import redact
 from .model import Result
 
 
@@ -21,6 +30,31 @@ def result_key(plan_digest: str, submission_digest: str) -> str:
 
 
 TMP_PREFIX = ".tmp-"
+REDACTED_STAMP = ".no-hidden-tests"  # in results/<assignment>/: every result in it is redacted
+
+
+def without_hidden_tests(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored result (plain data) as this version stores it: test cells and verdicts as the student sees them."""
+    cells = [{**cell, "messages": list(cell.get("public_messages") or [])} for cell in data.get("cells") or []]
+    notebook = data.get("notebook")
+    if notebook is not None:
+        notebook = redact(nbformat.from_dict(json.loads(json.dumps(notebook))))  # redact() works in place
+    return {**data, "cells": cells, "notebook": notebook}
+
+
+def _write(target: Path, data: dict[str, Any]) -> None:
+    """Write-then-rename: a reader (or a rerun after kill -9) sees all of it or none."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX, suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(data))  # json.dump would use the pure-Python encoder
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class ResultStore:
@@ -29,6 +63,19 @@ class ResultStore:
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob(f"*/{TMP_PREFIX}*"):  # half-written by a grader that was killed
             stale.unlink(missing_ok=True)
+        if not (folder / REDACTED_STAMP).is_file():
+            self._redact_stored()
+
+    def _redact_stored(self) -> None:
+        """Rewrite the results an earlier version stored with hidden tests in them (once per folder)."""
+        for path in self.stored():
+            data = json.loads(path.read_text())
+            safe = without_hidden_tests(data)
+            if safe != data:
+                times = path.stat()
+                _write(path, safe)
+                os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+        (self.folder / REDACTED_STAMP).write_text("results here hold no hidden test source or expected value\n")
 
     def stored(self) -> list[Path]:
         """Every complete result file (never a half-written one)."""
@@ -49,19 +96,9 @@ class ResultStore:
         return Result.from_dict(json.loads(path.read_text()))
 
     def save(self, result: Result) -> Path:
-        """Write-then-rename: a reader (or a rerun after kill -9) sees all of it or none."""
+        """Store ``result`` atomically (grade.py builds it redacted: nothing is removed here)."""
         target = self.path(result.student_id, result.key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX, suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(json.dumps(result.to_dict()))  # json.dump would use the pure-Python encoder
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write(target, result.to_dict())
         return target
 
 

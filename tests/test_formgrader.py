@@ -4,13 +4,14 @@ A small ex01 class is graded by the real `pdl-grade`; Jupyter's own server (with
 formgrader extension, as an instructor starts it) runs in the output folder; Chromium (Debian's,
 through Playwright) gives a written answer a score and a comment and presses formgrader's
 feedback buttons. Then `pdl-grade export` and `pdl-grade feedback` show the manual grade, no
-feedback file holds a hidden test, an expected value or the rubric (nor does any other file but
-the instructor's source/, results/ and gradebook), math is typeset from the
-output folder with no request leaving the machine, and a rerun of `grade` keeps the grade and
-its "graded" state.
+feedback file holds a hidden test, an expected value or the rubric, no file anywhere under the
+output folder (source/, results/, the gradebook's bytes included) holds a hidden test or the
+instructor's detail of a hidden check, math is typeset from the output folder with no request
+leaving the machine, and a rerun of `grade` keeps the grade and its "graded" state.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -238,23 +239,47 @@ def test_export_and_feedback_show_the_manual_grade_and_nothing_hidden(course, gr
         text = page.read_text()
         leaked = [line for line in hidden if line in text]
         assert not leaked and model not in text and "For the grader only" not in text, (page, leaked[:3])
-    # nor any other file, but the instructor's own: the source, the gradebook and the stored results
-    instructors = {"source", "results"}
-    files = [p for p in out.rglob("*") if p.is_file() and p.relative_to(out).parts[0] not in instructors
-             and not p.name.startswith("gradebook.db")]
-    assert any("autograded" in p.parts for p in files)
-    for path in files:
-        text = path.read_bytes().decode("utf-8", "replace")
-        assert not [line for line in hidden if line in text], path
+    _assert_nothing_hidden_anywhere(out)
     view = _offline_page(browser, ours.as_uri())
     view.wait_for_selector("mjx-container", timeout=60_000)
     assert view.outside == []
     view.close()
 
 
+def _strings(value) -> list[str]:
+    """Every string in parsed JSON (a stored result or notebook), unescaped."""
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _strings(item)]
+
+
+def _assert_nothing_hidden_anywhere(out: Path) -> None:
+    """No file under the output folder, whatever it is, holds a hidden test line or a hidden check's detail."""
+    hidden = [*_hidden_lines(), "BEGIN HIDDEN TESTS"]
+    detail = re.compile(r"hidden check \d+ `")  # the instructor's message quotes the hidden probe and expectation
+    files = [p for p in out.rglob("*") if p.is_file()]
+    parts = {p.relative_to(out).parts[0] for p in files}
+    assert {"source", "results", "gradebook.db", "autograded", "feedback", "release"} <= parts, parts
+    for path in files:
+        text = path.read_bytes().decode("utf-8", "replace")  # the gradebook's SQLite pages too
+        try:
+            text += "\n".join(_strings(json.loads(text)))  # JSON escapes quotes and newlines
+        except ValueError:
+            pass
+        assert not [line for line in hidden if line in text] and not detail.search(text), path
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:  # test cells as the student version has them
+        student = {c.metadata.nbgrader["grade_id"]: c for c in read_nb(out / "release" / NAME / f"{NAME}.ipynb").cells
+                   if "nbgrader" in c.metadata}
+        for cell in gb.find_notebook(NAME, NAME).source_cells:
+            assert (cell.source, cell.checksum) == (student[cell.name].source,
+                                                    student[cell.name].metadata.nbgrader["checksum"]), cell.name
+
+
 def test_a_rerun_keeps_the_manual_grade_and_its_graded_state(course, graded_by_hand):
     folder, out = course
     pdl_grade("grade", NAME, str(folder), "--out", str(out))
+    _assert_nothing_hidden_anywhere(out)
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
         grade = gb.find_grade(WRITTEN, NAME, NAME, "ada")
         assert (grade.manual_score, grade.needs_manual_grade) == (1.5, False)

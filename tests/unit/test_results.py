@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from autograder.model import CellResult, Result, Status
-from autograder.results import TMP_PREFIX, ResultStore, latest, result_key
+from autograder.results import REDACTED_STAMP, TMP_PREFIX, ResultStore, latest, result_key
+from autograder.verdicts import verdict_outputs
 
 
 def result(student: str, key: str, score: float = 1.0, assignment: str = "ex01", **fields) -> Result:
@@ -65,3 +67,48 @@ def test_latest_is_the_newest_result_of_each_student_and_assignment(tmp_path: Pa
     found = {(r.assignment, r.student_id): (r.key, r.status) for r in latest(tmp_path / "results")}
     assert found == {("ex01", "alice"): ("new", Status.GRADED), ("ex01", "bob"): ("k", Status.TIMEOUT),
                      ("ex02", "alice"): ("k", Status.GRADED)}
+
+
+HIDDEN = "assert_close(sigmoid(np.array([-40.0, 40.0])), [4.2e-18, 1.0])"
+
+
+def _earlier_versions_result(student: str, key: str) -> dict:
+    """A result as stored before results/ was redacted: the test cell's hidden block and the instructor's detail."""
+    detail = f"hidden check 1 `{HIDDEN}`: expected 4.2e-18, got 0.5"
+    public = "hidden check 1: the value is wrong"
+    test = {"cell_type": "code", "execution_count": 3, "id": "t1", "source": "assert True\n### BEGIN HIDDEN TESTS\n"
+            f"{HIDDEN}\n### END HIDDEN TESTS\n", "outputs": verdict_outputs(False, [detail]),
+            "metadata": {"nbgrader": {"grade": True, "grade_id": "test_a", "locked": True, "points": 1.0,
+                                      "solution": False, "schema_version": 3},
+                         "pdl": {"public_messages": [public], "passed": False}}}
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [test]}
+    cell = {"grade_id": "test_a", "score": 0.0, "max_score": 1.0, "passed": False, "messages": [detail],
+            "public_messages": [public]}
+    return {"student_id": student, "assignment": "ex01", "key": key, "status": "graded", "message": "",
+            "cells": [cell], "notebook": notebook, "seconds": 1.0, "compute_seconds": 0.5, "display_name": "",
+            "late": None}
+
+
+def test_results_an_earlier_version_stored_are_redacted_once_their_times_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "results" / "ex01"
+    old, other = folder / "ann" / "old.json", folder / "ann" / "new.json"
+    for path, key in ((old, "old"), (other, "new")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(_earlier_versions_result("ann", key)))
+    os.utime(old, (1, 1))  # her earlier submission: latest() must still pick the other
+    fresh = folder / "bob" / "k.json"
+    fresh.parent.mkdir()
+    fresh.write_text(json.dumps(result("bob", "k").to_dict()))
+    before = fresh.stat().st_mtime_ns, fresh.read_bytes()
+    store = ResultStore(folder)
+    for path in (old, other):
+        text = path.read_text()
+        assert "BEGIN HIDDEN" not in text and "np.array([-40.0" not in text and "4.2e-18" not in text, text
+        stored = store.read(path)
+        assert stored.cells[0].messages == stored.cells[0].public_messages == ["hidden check 1: the value is wrong"]
+        assert stored.notebook["cells"][0]["outputs"][0]["traceback"] == stored.cells[0].public_messages
+        assert "hidden tests: their source is not shown" in stored.notebook["cells"][0]["source"]
+        assert (stored.score, stored.status) == (0.0, Status.GRADED)
+    assert os.stat(old).st_mtime == 1 and (fresh.stat().st_mtime_ns, fresh.read_bytes()) == before
+    assert (folder / REDACTED_STAMP).is_file()
+    assert [r.key for r in latest(tmp_path / "results") if r.student_id == "ann"] == ["new"]

@@ -7,6 +7,7 @@ through the Shared* classes on the other.
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 from pathlib import Path
 
@@ -97,3 +98,33 @@ def test_saved_grades_and_read_scores_are_the_same(books: tuple[str, str, nbform
     assert ours_nb == stock_nb
     for key in ("score", "max_score", "late_penalty"):
         assert ours_res["nbgrader"][key] == stock_res["nbgrader"][key], key
+
+
+def _hidden_lines() -> list[str]:
+    source = nbformat.read(release.source_notebook(ROOT, NAME), as_version=4)
+    lines = [line.strip() for cell in source.cells if is_test_cell(cell)
+             for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
+             for line in block.splitlines() if len(line.strip()) > 12]
+    assert len(lines) >= 6
+    return lines
+
+
+def test_the_gradebook_holds_test_cells_as_released_and_no_hidden_test(
+        books: tuple[str, str, nbformat.NotebookNode]) -> None:
+    """It lives in pdl-grade's output folder: nbgrader recorded the hidden tests, release.py replaced them."""
+    stock_url, _, released = books
+    given = {c.metadata.nbgrader["grade_id"]: c for c in released.cells if "nbgrader" in c.metadata}
+    with Gradebook(stock_url, COURSE_ID) as gb:
+        cells = gb.find_notebook(NAME, NAME).source_cells
+        assert len(cells) == len(given)
+        for cell in cells:
+            assert (cell.source, cell.checksum) == (given[cell.name].source, given[cell.name].metadata.nbgrader["checksum"])
+    path = Path(stock_url.removeprefix("sqlite:///"))
+    data = b"".join(p.read_bytes() for p in path.parent.glob(f"{path.name}*")).decode("utf-8", "replace")
+    assert "BEGIN HIDDEN TESTS" not in data and not [line for line in _hidden_lines() if line in data]
+    # an edited test cell with hidden tests is restored to what the student was given, and nbgrader agrees
+    nb = copy.deepcopy(released)
+    cell = next(c for c in nb.cells if is_test_cell(c) and c.metadata.nbgrader["grade_id"].endswith("_hidden"))
+    cell.source = "pass  # edited"
+    ours, _ = shared_gradebook.SharedOverwriteCells().preprocess(nb, resources(stock_url))
+    assert ours.cells == released.cells
