@@ -14,33 +14,32 @@ import multiprocessing
 import os
 import queue
 import signal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import feedback, formgrader, gradebook, shared_gradebook
-
-if TYPE_CHECKING:
-    from .model import Assignment
+from .model import Assignment, Result
 
 POLL = 1.0  # seconds between checks that the grading process is still there
 
 
-def _record(assignment: "Assignment", result: dict[str, Any], fresh: bool) -> list[str]:
+def _record(assignment: Assignment, result: Result, fresh: bool) -> list[str]:
+    data = result.to_dict()  # gradebook.record and feedback take the stored form (no copy of the notebook)
     try:
-        gradebook.record(assignment, [result], unchanged=not fresh)
+        gradebook.record(assignment, [data], unchanged=not fresh)
     except Exception as exc:  # noqa: BLE001 (reported; the stored result is safe and a rerun redoes it)
-        return [f"{result['student_id']}: gradebook: {type(exc).__name__}: {exc}"]
-    if fresh or not feedback.feedback_path(assignment.out, result).is_file():
+        return [f"{result.student_id}: gradebook: {type(exc).__name__}: {exc}"]
+    if fresh or not feedback.feedback_path(assignment.out, data).is_file():
         try:
-            feedback.write(assignment.out, assignment.db_url, result)
+            feedback.write(assignment.out, assignment.db_url, data)
         except Exception as exc:  # noqa: BLE001 (reported; a rerun writes it)
-            return [f"{result['student_id']}: feedback: {type(exc).__name__}: {exc}"]
+            return [f"{result.student_id}: feedback: {type(exc).__name__}: {exc}"]
     return []
 
 
 def _writer(todo: Any, done: Any, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the grader, which then closes the queue
     errors: list[str] = []
-    assignment: "Assignment | None" = None
+    assignment: Assignment | None = None
     while True:
         try:
             item = todo.get(timeout=POLL)
@@ -58,7 +57,8 @@ def _writer(todo: Any, done: Any, parent: int) -> None:
                 errors.append(f"formgrader's nbgrader_config.py: {exc}")
             continue
         assert assignment is not None
-        errors += _record(assignment, *item)
+        data, fresh = item
+        errors += _record(assignment, Result.from_dict(data), fresh)
     shared_gradebook.close_all()
     done.put(errors)
 
@@ -78,15 +78,16 @@ class Recorder:
         self._queued = 0
         self._closed = False
 
-    def begin(self, assignment: "Assignment") -> None:
+    def begin(self, assignment: Assignment) -> None:
         """What the results that follow belong to (known once the batch is prepared)."""
         # without its plans: they hold the instructor's expectations, which may be lambdas (not
         # picklable), and the writer needs only the names and paths
         self._todo.put(("assignment", dataclasses.replace(assignment, plans={})))
 
-    def put(self, result: dict[str, Any], fresh: bool = True) -> None:
+    def put(self, result: Result, fresh: bool = True) -> None:
         """Queue one result; a reused one (``fresh=False``) keeps its feedback file if it has one."""
-        self._todo.put((result, fresh))
+        # plain data on the queue (the stored form, as results.py writes it); a Result again in the writer
+        self._todo.put((result.to_dict(), fresh))
         self._queued += 1
 
     def close(self) -> list[str]:

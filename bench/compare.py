@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from autograder.model import Status
+
 from .classes import Member
 from .nbgrader_anchor import AnchorRun
 from .pdl_run import PdlRun
@@ -17,7 +19,7 @@ class Difference:
     nbgrader: float | None  # None: no such cell in that grader's output
     pdl_grade: float | None
     nbgrader_processed: bool  # False: nbgrader could not grade the notebook at all (it counts as 0)
-    pdl_status: str
+    pdl_status: Status | None  # None: no row for the student in pdl-grade's grades.csv
     cause: str  # the likeliest reason, from what each grader recorded; a hint for the reader, not an excuse
 
     def row(self) -> dict:
@@ -32,16 +34,16 @@ def differences(members: list[Member], anchor: AnchorRun, pdl: PdlRun) -> list[D
         for gid in sorted(set(ours) | set(theirs)):
             a, b = ours.get(gid), theirs.get(gid)
             if a is None or b is None or abs(a - b) > 1e-9:
-                status = pdl.status.get(m.student_id, "absent")
+                status = pdl.status.get(m.student_id)
                 found.append(Difference(m.student_id, m.kind, m.label, gid, a, b, m.student_id in anchor.processed,
                                         status, cause(m.student_id, gid, anchor, status)))
     return found
 
 
-def cause(student: str, grade_id: str, anchor: AnchorRun, pdl_status: str) -> str:
-    if pdl_status == "kernel_failed":
+def cause(student: str, grade_id: str, anchor: AnchorRun, pdl_status: Status | None) -> str:
+    if pdl_status is Status.KERNEL_FAILED:
         return "pdl-grade's kernel did not start (a grader-side failure; the student's code never ran)"
-    if student not in anchor.processed and pdl_status == "kernel_died":
+    if student not in anchor.processed and pdl_status is Status.KERNEL_DIED:
         return "the kernel died: nbgrader fails the whole notebook, pdl-grade keeps the cells run before the crash"
     if student not in anchor.processed:
         return "nbgrader could not process the notebook at all"

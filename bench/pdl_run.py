@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from autograder.model import Status
+from autograder.results import ResultStore
 
 from .nbgrader_anchor import BIN, env
 
@@ -18,8 +20,8 @@ class PdlRun:
     returncode: int
     workers: int
     scores: dict[str, dict[str, float]]  # student -> grade_id -> score, from grades_long.csv
-    status: dict[str, str]  # student -> status, from grades.csv
-    compute_seconds: dict[str, float] = field(default_factory=dict)  # the results' own field, where present
+    status: dict[str, Status]  # student -> status, from grades.csv
+    compute_seconds: dict[str, float] = field(default_factory=dict)  # the stored results' own field
     kernel_seconds: dict[str, float] = field(default_factory=dict)  # the results' "seconds": kernel start to end
     log: str = ""
 
@@ -70,11 +72,11 @@ def read_out(out: Path, name: str) -> tuple[dict, dict, dict, dict]:
     scores: dict[str, dict[str, float]] = {}
     for row in _rows(out / "grades_long.csv"):
         scores.setdefault(row["student_id"], {})[row["grade_id"]] = float(row["score"] or 0.0)
-    status = {row["student_id"]: row["status"] for row in _rows(out / "grades.csv")}
+    status = {row["student_id"]: Status(row["status"]) for row in _rows(out / "grades.csv")}
     compute, kernel = {}, {}
-    for path in (out / "results" / name).glob("*/*.json"):
-        result = json.loads(path.read_text())
-        kernel[result["student_id"]] = float(result.get("seconds", 0.0))
-        if "compute_seconds" in result:
-            compute[result["student_id"]] = float(result["compute_seconds"])
+    store = ResultStore(out / "results" / name)
+    for path in store.stored():  # one result per student: ``out`` is graded fresh
+        result = store.read(path)
+        kernel[result.student_id] = result.seconds
+        compute[result.student_id] = result.compute_seconds
     return scores, status, compute, kernel

@@ -175,7 +175,7 @@ def markdown(report: dict[str, Any]) -> str:
                   "|---|---|---|---|---:|---:|---|---|---|"]
         for d in diffs[:40]:
             lines.append(f"| {d['student_id']} | {d['kind']} | {d['label']} | {d['grade_id']} | {d['nbgrader']} "
-                         f"| {d['pdl_grade']} | {'yes' if d['nbgrader_processed'] else 'no'} | {d['pdl_status']} "
+                         f"| {d['pdl_grade']} | {'yes' if d['nbgrader_processed'] else 'no'} | {d['pdl_status'] or 'absent'} "
                          f"| {d['cause']} |")
         if len(diffs) > 40:
             lines.append(f"| … {len(diffs) - 40} more in the JSON | | | | | | | | |")

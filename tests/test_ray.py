@@ -25,6 +25,7 @@ from nbformat.v4 import new_code_cell
 pytest.importorskip("ray")
 
 from autograder.backends import ray as ray_backend
+from autograder.model import Status
 from autograder.runtime.execute import Execution
 
 NAME = "ex01_logistic_regression"
@@ -290,13 +291,17 @@ def test_execution_round_trip():
 
     cell = new_code_cell("x = 1")
     cell.outputs = [new_output("stream", name="stdout", text="1\n")]
-    execution = Execution(cells=[cell], probes=[(0, "test_x#0", '{"v": 1}')], error="timeout", message="m",
+    execution = Execution(cells=[cell], probes=[(0, "test_x#0", '{"v": 1}')], error=Status.TIMEOUT, message="m",
                           seconds=1.5)
     plain = ray_backend.to_plain(execution)
     assert not isinstance(plain["cells"][0], nbformat.NotebookNode)
+    assert type(plain["error"]) is str and plain["error"] == Status.TIMEOUT.value  # no enum on the wire
     back = ray_backend.to_execution(pickle.loads(pickle.dumps(plain)))
     assert back.cells == execution.cells and isinstance(back.cells[0].outputs[0], nbformat.NotebookNode)
-    assert back.probes == execution.probes and back.error == "timeout" and back.seconds == 1.5
+    assert back.probes == execution.probes and back.error is Status.TIMEOUT and back.seconds == 1.5
+    for error in [None, *Status]:  # every status a backend may report, and none, comes back as itself
+        again = ray_backend.to_execution(pickle.loads(pickle.dumps(ray_backend.to_plain(Execution([], error=error)))))
+        assert again.error is error
 
 
 def test_unreachable_cluster_is_an_instructor_error(tmp_path):

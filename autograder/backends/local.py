@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 import nbformat
 
-from ..model import Job, Options, PrepareError, default_workers
+from ..model import Job, Options, PrepareError, Status, default_workers
 from ..runtime.cgroups import sweep_stale
 from ..runtime.execute import Execution, execute
 from ..runtime.forkserver_client import ForkServer
@@ -59,16 +59,16 @@ async def run_in(job, sandbox: Sandbox, server: ForkServer | None, runtime_prefi
     try:
         job.ready()
     except PrepareError as exc:
-        return Execution(cells=[], error="invalid_notebook", message=str(exc))
+        return Execution(cells=[], error=Status.INVALID_NOTEBOOK, message=str(exc))
     runtime = None if server else Path(tempfile.mkdtemp(prefix=runtime_prefix))
     try:
         execution = await execute(nbformat.from_dict(job.notebook), sandbox, runtime,
                                   cell_timeout=job.cell_timeout, total_timeout=job.total_timeout, server=server)
-        if execution.error == "kernel_failed" and server is not None:
+        if execution.error is Status.KERNEL_FAILED and server is not None:
             return await run_in(job, sandbox, None, runtime_prefix)
         return execution
     except Exception as exc:  # noqa: BLE001 (one submission must not stop the batch)
-        return Execution(cells=[], error="grader_error",
+        return Execution(cells=[], error=Status.GRADER_ERROR,
                          message=f"the grader failed on this submission: {type(exc).__name__}: {exc}\n"
                                  + traceback.format_exc(limit=3))
 

@@ -38,7 +38,7 @@ from typing import IO, Any
 
 import nbformat
 
-from ..model import GradeError, Job, Options, PrepareError
+from ..model import GradeError, Job, Options, PrepareError, Status
 from ..runtime.cgroups import sweep_stale
 from ..runtime.execute import Execution
 from ..runtime.forkserver_client import ForkServer
@@ -167,16 +167,17 @@ def execute_job(job: Any, options: Any) -> dict[str, Any]:
             _worker = Worker()
         execution = _worker.run(job, options)
     except Exception as exc:  # noqa: BLE001 (one submission must not stop the batch)
-        execution = Execution(cells=[], error="grader_error",
+        execution = Execution(cells=[], error=Status.GRADER_ERROR,
                               message=f"the grader failed on this submission: {type(exc).__name__}: {exc}\n"
                                       + traceback.format_exc(limit=3))
     return to_plain(execution)
 
 
 def to_plain(execution: Execution) -> dict[str, Any]:
-    """An Execution as plain data (no nbformat classes on the wire)."""
+    """An Execution as plain data (no nbformat classes, no enum on the wire)."""
     result = dict(vars(execution))
     result["cells"] = json.loads(json.dumps(execution.cells))
+    result["error"] = execution.error.value if execution.error is not None else None
     return result
 
 
@@ -185,11 +186,12 @@ def to_execution(result: dict[str, Any]) -> Execution:
     fields = dict(result)
     fields["cells"] = [nbformat.from_dict(c) for c in fields["cells"]]
     fields["probes"] = [tuple(p) for p in fields.get("probes", [])]
+    fields["error"] = Status(fields["error"]) if fields.get("error") is not None else None
     return Execution(**fields)
 
 
 def _failed(exc: BaseException) -> Execution:
-    return Execution(cells=[], error="grader_error",
+    return Execution(cells=[], error=Status.GRADER_ERROR,
                      message=f"the Ray task failed after {MAX_RETRIES} retries: {type(exc).__name__}: {exc}"[:2000])
 
 
@@ -260,7 +262,7 @@ class RayBackend:
                 try:
                     job.ready()
                 except PrepareError as exc:
-                    done(job, Execution(cells=[], error="invalid_notebook", message=str(exc)))
+                    done(job, Execution(cells=[], error=Status.INVALID_NOTEBOOK, message=str(exc)))
                     continue
                 pending[remote.remote(job, options_ref)] = job
             while pending:  # hand each result to the driver as soon as it is ready

@@ -28,6 +28,7 @@ from pdl.limits import CELL_TIMEOUT_S, NOTEBOOK_TIMEOUT_S
 from pdl.kernel.probe import MAX_BYTES as PROBE_BYTES
 from pdl.kernel.probe import MIME
 
+from ..model import Status
 from .forkserver_client import ForkedKernelManager, ForkServer
 from .sandbox import Sandbox, SandboxedKernelManager
 
@@ -43,7 +44,8 @@ class OutputCaps:
 class Execution:
     cells: list[NotebookNode]
     probes: list[tuple[int, str, str]] = field(default_factory=list)  # (cell index, probe id, outcome JSON)
-    error: str | None = None  # None, "timeout", "kernel_died", "kernel_failed"
+    error: Status | None = None  # None: it ran to the end; TIMEOUT, KERNEL_DIED, KERNEL_FAILED (the backends: also
+    # INVALID_NOTEBOOK, when the job could not be prepared, and GRADER_ERROR)
     message: str = ""
     seconds: float = 0.0
     compute_seconds: float = 0.0  # the cells' own run time in the kernel (the student's code and the probes)
@@ -133,19 +135,19 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None =
     try:
         done, _ = await asyncio.wait({run}, timeout=total_timeout)
         if not done:  # nbclient turns the cancellation into DeadKernelError: decide before it does
-            result.error, result.message = "timeout", f"the notebook ran longer than {total_timeout} s and was stopped"
+            result.error, result.message = Status.TIMEOUT, f"the notebook ran longer than {total_timeout} s and was stopped"
             run.cancel()
             await asyncio.gather(run, return_exceptions=True)
         else:
             run.result()
     except DeadKernelError as exc:
-        result.error, result.message = "kernel_died", f"the kernel died: {exc}"
+        result.error, result.message = Status.KERNEL_DIED, f"the kernel died: {exc}"
         if km.cgroup.out_of_memory():
             result.message = f"the kernel used more than {sandbox.limits.memory >> 20} MiB of memory and was killed"
     except RuntimeError as exc:  # the kernel did not start, e.g. the sandbox refused it
         log.seek(0)
         tail = log.read()[-1500:].decode("utf-8", "replace")
-        result.error, result.message = "kernel_failed", f"the kernel could not run: {exc}\n{tail}"
+        result.error, result.message = Status.KERNEL_FAILED, f"the kernel could not run: {exc}\n{tail}"
     finally:
         if client.kc is not None:  # nbclient leaves a client it did not make open: close its sockets
             client.kc.stop_channels()
