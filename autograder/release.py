@@ -161,9 +161,12 @@ def _keep_hidden_tests_out(db_path: Path, name: str, released: Path) -> None:
                 changed += 1
         gb.db.commit()
     if changed:
-        with closing(sqlite3.connect(db_path, isolation_level=None)) as conn:
-            conn.execute("VACUUM")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            with closing(sqlite3.connect(db_path, isolation_level=None, timeout=30)) as conn:
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as exc:  # e.g. formgrader holds the gradebook
+            raise ReleaseError(f"cannot rewrite the gradebook {db_path}: {exc}; stop formgrader and run again") from exc
 
 
 def generate(root: Path, name: str, dest: Path, db_path: Path | None = None, reuse: bool = True) -> Path:

@@ -4,7 +4,9 @@ nbgrader's sanitizing preprocessors do the work (ClearOutput, DeduplicateIds,
 OverwriteKernelspec, OverwriteCells with add_missing_cells, CheckCellMetadata; the two
 that read the gradebook through shared_gradebook's view of it);
 this module only adds the report of what a student deleted or edited, and lets
-CheckCellMetadata skip cells it has already passed.
+CheckCellMetadata skip cells it has already passed. Locked and test cells come back as the
+student version has them (the gradebook holds no hidden test: release.py); grade.py runs each
+test cell's hidden checks from its plan.
 """
 from __future__ import annotations
 

@@ -73,7 +73,10 @@ class NotebookRecord:
 
 
 class SourceView:
-    """The instructor's cells of one notebook, read from the gradebook once per batch.
+    """The assignment's cells of one notebook, read from the gradebook once per batch.
+
+    They are the cells as released: the gradebook holds no hidden test (release.py); the grader
+    runs a test cell's hidden checks from its plan, made from solutions/ (plans.py).
 
     OverwriteCells asks the gradebook two ORM queries per cell (~2 ms each); the source
     of an assignment does not change while a batch runs, so the answers are kept. It
