@@ -166,7 +166,7 @@ def finish(assignment: Assignment, sub: Submission, job: Job, restored: Notebook
     scores 0 (as in nbgrader, which cannot grade it at all), with the reason in every cell.
     """
     found = verdicts(assignment, restored, execution)
-    error = Status(execution.error) if execution.error else None
+    error = execution.error
     if error is not None and error.fatal:
         reason = f"{execution.message.splitlines()[0] if execution.message else error}; " \
                  "a notebook that does not run to the end scores 0"
