@@ -124,6 +124,11 @@ def _roster(args: argparse.Namespace, out: Path | None) -> Roster | None:
     return None
 
 
+def _check_late_penalty(args: argparse.Namespace) -> None:
+    if args.late_penalty is not None and not 0 <= args.late_penalty < 1:
+        raise UsageError(f"--late-penalty {args.late_penalty:g} is not a fraction between 0 and 1 (0.1 takes 10% off)")
+
+
 def _late_penalty(args: argparse.Namespace, out: Path) -> float | None:
     return args.late_penalty if args.late_penalty is not None else _settings(out).get("late_penalty")
 
@@ -215,8 +220,7 @@ def _summary(batch: Batch, unsafe: bool, summary: list[dict]) -> None:
 def _preflight(root: Path, args: argparse.Namespace) -> tuple[Path, Roster | None, Intake]:
     """Every check that can fail on the instructor's input, before anything is written or started."""
     check_assignment(root, args.assignment)
-    if args.late_penalty is not None and not 0 <= args.late_penalty < 1:
-        raise UsageError(f"--late-penalty {args.late_penalty:g} is not a fraction between 0 and 1 (0.1 takes 10% off)")
+    _check_late_penalty(args)
     out = _output_folder(args.out)
     roster = _roster(args, out)
     _check_lms(args, roster, [args.assignment])
@@ -288,8 +292,7 @@ def _gradebook_url(value: str) -> tuple[Path, str]:
 
 def cmd_export(args: argparse.Namespace) -> int:
     out, db_url = _gradebook_url(args.out)
-    if args.late_penalty is not None and not 0 <= args.late_penalty < 1:
-        raise UsageError(f"--late-penalty {args.late_penalty:g} is not a fraction between 0 and 1 (0.1 takes 10% off)")
+    _check_late_penalty(args)
     roster = _roster(args, out)
     results = latest(out / "results")
     _check_lms(args, roster, sorted({r.assignment for r in results}))

@@ -194,8 +194,6 @@ def grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, o
           on_result: Callable[[Result], None] | None = None,
           on_start: Callable[[int, int], None] | None = None) -> Batch:
     """Grade every submission that has no stored result yet; return all results of this class."""
-    if not isinstance(submissions_path, Intake) and not submissions_path.exists():
-        raise GradeError(f"no submissions at {submissions_path}")
     options.preload = preload_modules([nbformat.read(release.source_notebook(root, name), as_version=4)],
                                       ["pdl.kernel.probe", *KERNEL_SETUP, GRADING_KERNEL_MODULE])
     recorder = Recorder()  # first: it forks

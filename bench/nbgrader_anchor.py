@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .timing import compute_seconds
+from autograder.runtime.execute import compute_seconds
 
 BIN = Path(sys.executable).parent
 CONFIG = """\

@@ -56,9 +56,6 @@ def candidates() -> list[Path]:
     return found
 
 
-_candidates = candidates  # the old private name, until its last caller (autograder/cli.py) moves to candidates()
-
-
 def validate(raw: np.ndarray, source: str = "data") -> np.ndarray:
     """Return ``raw`` if it is the UCI banknote table, else raise DataError."""
     problems = []

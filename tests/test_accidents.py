@@ -13,10 +13,9 @@ import html
 import re
 
 import pytest
-from conftest import ROOT, cell_by_id, pdl_grade, read_csv, read_nb, scores, solution_path, write_class
+from conftest import cell_by_id, pdl_grade, read_csv, scores, solved_student_version, write_class
 from nbformat.v4 import new_code_cell
 
-from autograder import release
 
 NAME = "ex01_logistic_regression"
 AUTOGRADED = 14.0
@@ -33,15 +32,9 @@ def _copy(cell, new_id: str):
 
 
 @pytest.fixture(scope="module")
-def solved(tmp_path_factory):
-    """The student version as `pdl-grade` releases it now, every answer filled in from the solution."""
-    nb = read_nb(release.generate(ROOT, NAME, tmp_path_factory.mktemp("release")))
-    solution = read_nb(solution_path(NAME))
-    for cell in solution.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            cell_by_id(nb, meta["grade_id"]).source = cell.source
-    return nb
+def solved():
+    """The student version, every answer filled in from the solution."""
+    return solved_student_version(NAME)
 
 
 def _accidents(solved) -> dict:

@@ -21,11 +21,13 @@ import nbformat
 import pytest
 
 from conftest import ROOT, cell_by_id, read_nb
+
+from autograder.course import assignments
 from pdl import limits
 from pdl.assignments import ASSIGNMENTS, identify
 from pdl.selfcheck import BEGIN_HIDDEN, END_HIDDEN
 
-SOLUTIONS = sorted(p.parent.name for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+SOLUTIONS = assignments(ROOT)  # what release.py and the grader take as the assignments
 NOT_FOR_STUDENTS = ("nbgrader", "jupyter_book", "sphinx", "ray")  # the grader, the book, the cluster
 FOR_STUDENTS = ("pdl", "numpy", "scipy", "matplotlib", "keras", "torch", "ipykernel", "nbclient", "nbformat")
 PACKAGE_FILES = ("pyproject.toml", "README.md", "pdl", "autograder")  # what `pip install .` builds from

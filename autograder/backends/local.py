@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 import nbformat
 
-from ..model import Job, Options, PrepareError, Status, default_workers
+from ..model import Job, Options, PrepareError, Status
 from ..runtime.cgroups import sweep_stale
 from ..runtime.execute import Execution, execute
 from ..runtime.forkserver_client import ForkServer
@@ -26,7 +26,7 @@ from ..runtime.sandbox import Limits, Sandbox
 if TYPE_CHECKING:
     from . import Done
 
-__all__ = ["LocalBackend", "default_workers", "run_in", "threads_per_worker", "use_fork_servers"]
+__all__ = ["LocalBackend", "run_in", "threads_per_worker", "use_fork_servers"]
 
 
 def threads_per_worker(workers: int) -> int:

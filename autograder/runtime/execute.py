@@ -178,10 +178,11 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None =
     return result
 
 
-def compute_seconds(cells: list[NotebookNode]) -> float:
+def compute_seconds(cells: list[NotebookNode] | list[dict[str, Any]]) -> float:
     """Summed time of the cells in the kernel: from the start of each execute request to its reply,
     both stamped by the kernel (the reply's metadata and header, kept by record_timing); for a cell
-    that timed out, from when the grader sent the request to nbclient's stand-in reply."""
+    that timed out, from when the grader sent the request to nbclient's stand-in reply. nbgrader's
+    stock kernel announces the start with ``iopub.execute_input`` instead, which bench/ reads here too."""
     total = 0.0
     for cell in cells:
         timing = cell.get("metadata", {}).get("execution", {})
