@@ -15,7 +15,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -33,12 +32,12 @@ from pdl.data import DataError
 from . import export, feedback, lms_export, release
 from .backends import make_backend
 from .course import CourseError, check_assignment, find_root
-from .grade import Batch, grade
+from .grade import Batch, Planned, grade, plan_source
 from .intake import Intake, IntakeError, collect
 from .layouts import PatternError, compile_pattern
 from .lms_export import LmsError
 from .model import GradeError, Options, Result, Roster, Status
-from .plans import AuthoringError, plan_assignment
+from .plans import AuthoringError
 from .results import latest
 from .roster import RosterError, read_roster
 from .runtime.gpu import sandbox_devices
@@ -217,7 +216,7 @@ def _summary(batch: Batch, unsafe: bool, summary: list[dict]) -> None:
               f"were not graded: {_names(intake.unmatched)}")
 
 
-def _preflight(root: Path, args: argparse.Namespace) -> tuple[Path, Roster | None, Intake]:
+def _preflight(root: Path, args: argparse.Namespace) -> tuple[Path, Roster | None, Intake, Planned]:
     """Every check that can fail on the instructor's input, before anything is written or started."""
     check_assignment(root, args.assignment)
     _check_late_penalty(args)
@@ -226,11 +225,11 @@ def _preflight(root: Path, args: argparse.Namespace) -> tuple[Path, Roster | Non
     _check_lms(args, roster, [args.assignment])
     pattern = compile_pattern(args.id_pattern) if args.id_pattern else None
     try:  # the hidden tests' setup runs here: data they cannot load stops the run now, with the loader's reason
-        plan_assignment(nbformat.read(release.source_notebook(root, args.assignment), as_version=4))
+        planned = plan_source(root, args.assignment)
     except DataError as exc:
         raise UsageError(f"{args.assignment} needs the course data, which cannot be loaded: {exc}") from exc
     intake = collect(Path(args.submissions).expanduser().absolute(), args.assignment, roster=roster, pattern=pattern)
-    return out, roster, intake
+    return out, roster, intake, planned
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -238,7 +237,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not args.unsafe_no_sandbox and not Sandbox.available():
         raise UsageError("bubblewrap (bwrap) is not installed, so student code cannot be sandboxed. "
                          "Install it (apt-get install bubblewrap) or, at your own risk, pass --unsafe-no-sandbox.")
-    out, roster, intake = _preflight(root, args)
+    out, roster, intake, planned = _preflight(root, args)
     options = Options(workers=args.workers, cell_timeout=args.timeout, total_timeout=args.notebook_timeout,
                       sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory,
                       warm=not args.no_fork_server, threads=args.threads, data_dir=_data_dir(), roster=roster)
@@ -265,7 +264,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
             batch = grade(root, args.assignment, intake, out, options,
                           make_backend(args.backend, options, args.address),
-                          on_result=on_result, on_start=on_start)
+                          on_result=on_result, on_start=on_start, planned=planned)
     except (*INSTRUCTOR_ERRORS, DataError, UsageError):
         if created is not None:  # no half-made output folder
             shutil.rmtree(created, ignore_errors=True)

@@ -24,7 +24,7 @@ from pdl.kernel.probe import decode_outcome
 from . import release, repairs, shared_gradebook
 from .intake import Intake, Submission, collect
 from .model import Assignment, CellResult, GradeError, Job, Options, PrepareError, Result, Status
-from .plans import is_test_cell, plan_assignment
+from .plans import TestPlan, is_test_cell, plan_assignment
 from .recorder import Recorder
 from .restore import changes, restore
 from .results import ResultStore, result_key
@@ -65,8 +65,17 @@ def write_course_source(solutions: Path, target: Path) -> None:
         nbformat.write(nb, path)
 
 
-def prepare(root: Path, name: str, out: Path) -> Assignment:
-    """Check the instructor's inputs, record the assignment in ``out``'s gradebook, plan its tests."""
+Planned = tuple[NotebookNode, dict[str, TestPlan]]  # the instructor's notebook and its test plans
+
+
+def plan_source(root: Path, name: str) -> Planned:
+    """Read and plan the instructor's notebook (its hidden tests' setup runs here): once per run."""
+    source = nbformat.read(release.source_notebook(root, name), as_version=4)
+    return source, plan_assignment(source)
+
+
+def prepare(root: Path, name: str, out: Path, planned: Planned) -> Assignment:
+    """Record the assignment in ``out``'s gradebook and keep its plans."""
     source_path = release.source_notebook(root, name)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -77,8 +86,7 @@ def prepare(root: Path, name: str, out: Path) -> Assignment:
         raise GradeError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from exc
     write_course_source(source_path.parent, out / "source" / name)
     released_path = release.generate(root, name, out / "release", db_path=out / "gradebook.db")
-    source = nbformat.read(source_path, as_version=4)
-    plans = plan_assignment(source)
+    source, plans = planned
     digest = hashlib.sha256()
     for cell in source.cells:
         if "nbgrader" in cell.metadata:
@@ -192,14 +200,15 @@ def failed_result(assignment: Assignment, sub: Submission, key: str) -> Result:
 
 def grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, backend: Backend,
           on_result: Callable[[Result], None] | None = None,
-          on_start: Callable[[int, int], None] | None = None) -> Batch:
-    """Grade every submission that has no stored result yet; return all results of this class."""
-    options.preload = preload_modules([nbformat.read(release.source_notebook(root, name), as_version=4)],
-                                      ["pdl.kernel.probe", *KERNEL_SETUP, GRADING_KERNEL_MODULE])
+          on_start: Callable[[int, int], None] | None = None, planned: Planned | None = None) -> Batch:
+    """Grade every submission that has no stored result yet; return all results of this class.
+    ``planned``: ``plan_source``'s result when the caller has it already."""
+    planned = planned or plan_source(root, name)
+    options.preload = preload_modules([planned[0]], ["pdl.kernel.probe", *KERNEL_SETUP, GRADING_KERNEL_MODULE])
     recorder = Recorder()  # first: it forks
     backend.prestart()  # e.g. fork servers importing while the batch is prepared
     try:
-        return _grade(root, name, submissions_path, out, options, backend, recorder, on_result, on_start)
+        return _grade(root, name, submissions_path, out, options, backend, recorder, on_result, on_start, planned)
     finally:
         recorder.close()  # already closed unless preparing the batch failed
         backend.close()
@@ -207,8 +216,8 @@ def grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, o
 
 def _grade(root: Path, name: str, submissions_path: "Path | Intake", out: Path, options: Options, backend: Backend,
            recorder: Recorder, on_result: Callable[[Result], None] | None,
-           on_start: Callable[[int, int], None] | None) -> Batch:
-    assignment = prepare(root, name, out)
+           on_start: Callable[[int, int], None] | None, planned: Planned) -> Batch:
+    assignment = prepare(root, name, out, planned)
     # the CLI collects first (an unreadable download stops it before anything starts)
     intake = submissions_path if isinstance(submissions_path, Intake) else \
         collect(submissions_path, name, roster=options.roster, pattern=options.id_pattern)
