@@ -8,12 +8,18 @@
   named in the script) and wide equations and tables show that they scroll.
 * Every exercise download (``<p class="exercise-link">``) gets an "Open in Colab" link beside it, to the
   student notebook in the repository (``repository.url`` and ``branch`` in ``_config.yml``).
+* Quotations of the lecture are marked, so that ``tests/test_lecture_quotes.py`` can check each one against
+  ``../shared/lecture/lecture1.md``: the role ``{lecture}`words` `` inline (rendered ``<q class="lecture-quote">``)
+  and the directive ``:::{lecture}`` for a block (a ``<blockquote class="lecture-quote">``, its body MyST).
 """
 from __future__ import annotations
 
 import html
 import re
 from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
 
 STATIC = Path(__file__).resolve().parent.parent / "_static"
 COLAB = "https://colab.research.google.com/github/"
@@ -64,12 +70,43 @@ def _page_fixes(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+class lecture_quote(nodes.Inline, nodes.TextElement):
+    """An inline quotation of the lecture."""
+
+
+def _visit_lecture_quote(self, node) -> None:
+    self.body.append(self.starttag(node, "q", "", CLASS="lecture-quote"))
+
+
+def _depart_lecture_quote(self, node) -> None:
+    self.body.append("</q>")
+
+
+def _lecture_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    return [lecture_quote(rawtext, text)], []
+
+
+class LectureQuoteDirective(Directive):
+    """A block quotation of the lecture; its content is parsed as MyST (math, lists)."""
+
+    has_content = True
+
+    def run(self):
+        node = nodes.block_quote(classes=["lecture-quote"])
+        self.state.nested_parse(self.content, self.content_offset, node)
+        return [node]
+
+
 def _add_static(app, config) -> None:
     config.html_static_path.append(str(STATIC))
 
 
 def setup(app):
     app.connect("config-inited", _add_static)
+    app.add_node(lecture_quote, html=(_visit_lecture_quote, _depart_lecture_quote),
+                 latex=(lambda self, node: None, lambda self, node: None))
+    app.add_role("lecture", _lecture_role)
+    app.add_directive("lecture", LectureQuoteDirective)
     app.add_js_file("pdl_book.js")
     app.add_css_file("pdl_book.css")
     app.connect("html-page-context", _page_fixes, priority=900)
