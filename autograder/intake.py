@@ -359,6 +359,11 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
         raise IntakeError(f"no submissions to grade: {source} is empty")
     layout, claims = _detect(root, entries, layouts)
     unmatched = [name for name, _ in entries if name not in claims]
+    for name, claim in claims.items():
+        if claim.also and name not in problems:
+            problems[name] = ((Status.AMBIGUOUS_OWNER, f"the file {name!r} is named as the LMS names both student "
+                               f"{claim.student}'s and student {claim.also}'s files; refused (upload it under "
+                               "another name)"), False)
     if not claims:
         shown = ", ".join(repr(name) for name in unmatched[:SHOWN]) + (", ..." if len(unmatched) > SHOWN else "")
         if pattern is not None:

@@ -34,6 +34,7 @@ class Claim:
     filename: str = ""  # the student's own file name, the LMS's prefix removed ("" for a folder)
     gradable: bool = True  # False: the LMS's own files (receipts, online text)
     attempt: str = ""  # the LMS's attempt (Blackboard's timestamp): only the latest attempt's files count
+    also: str = ""  # another student the name also fits (a forged name): the entry is refused, not graded
 
 
 class Layout:
@@ -80,7 +81,9 @@ class Canvas(Layout):
                      filename, gradable=bool(filename))
 
 
-_MOODLE = re.compile(r"^(?P<name>.*)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$", re.DOTALL)
+# non-greedy: Moodle writes "<name>_<id>_assignsubmission_<plugin>_" first; the rest is the student's file name
+_MOODLE = re.compile(r"^(?P<name>.*?)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$", re.DOTALL)
+_MOODLE_PREFIX = re.compile(r"_(?P<pid>\d+)_assignsubmission_[a-z]+_")
 
 
 class Moodle(Layout):
@@ -91,8 +94,10 @@ class Moodle(Layout):
         if not match or (is_dir and match["file"]) or (not is_dir and not match["file"]):
             return None
         display = match["name"]
+        # a file named as Moodle names another participant's ("x_1001_assignsubmission_file_...") fits two students
+        others = {m["pid"] for m in _MOODLE_PREFIX.finditer(name)} - {match["pid"]}
         return Claim(match["pid"], "" if display == "Participant" else display, None, (), match["file"],
-                     gradable=match["plugin"] == "file")
+                     gradable=match["plugin"] == "file", also=min(others, default=""))
 
 
 _BLACKBOARD = re.compile(r"^(?P<head>.+)_attempt_(?P<ts>\d{4}(?:-\d{2}){5})(?:_(?P<file>.+)|(?P<receipt>\.txt))$", re.DOTALL)

@@ -34,6 +34,7 @@ class Status(StrEnum):
     TOO_LARGE = "too_large"
     UNSAFE_ARCHIVE = "unsafe_archive"
     ZIP_BOMB = "zip_bomb"
+    AMBIGUOUS_OWNER = "ambiguous_owner"  # a file whose LMS name fits two students (a forged name): refused
     # execution: the notebook did not run to the end
     TIMEOUT = "timeout"
     KERNEL_DIED = "kernel_died"

@@ -325,3 +325,27 @@ def test_roster_reader_kinds(tmp_path):
     assert [s.student_id for s in read_roster(path).students] == ["501", "502", "503", "504", "505"]
     path.write_text("student_id,name\nalice,Alice A\n")
     assert read_roster(path).students[0].display_name == "Alice A"
+
+
+# --- issue 22 item 6: a Moodle upload named after another participant --------------------------------
+
+def test_moodle_participant_id_is_the_one_moodle_wrote(tmp_path):
+    # participant 1002 uploads a file named as Moodle would name participant 1001's; Moodle prefixes it with 1002's own
+    forged = f"Eve Mallory_1002_assignsubmission_file_x_1001_assignsubmission_file_{NAME}.ipynb"
+    claim = Moodle().claim(forged, False, Path("."))
+    assert claim.student == "1002" and claim.filename == f"x_1001_assignsubmission_file_{NAME}.ipynb"
+    assert Moodle().claim(f"Jane Doe_501_assignsubmission_file_Jane Doe_501_assignsubmission_file_{NAME}.ipynb",
+                          False, Path(".")).student == "501"  # a re-upload of one's own file names one student
+    download = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(download, "w") as zf:
+        put(zf, f"Honest Student_1001_assignsubmission_file_{NAME}.ipynb", GOOD, OLD)
+        put(zf, forged, BLANK, NEW)  # newer: under the greedy match it was 1001's "latest"
+    intake = {s.student_id: s for s in collect(download, NAME).submissions}
+    assert set(intake) == {"1001", "1002"}
+    assert intake["1001"].status == "ok" and intake["1001"].superseded == []
+    assert intake["1002"].status == "ambiguous_owner" and "1001" in intake["1002"].message
+    out = tmp_path / "out"
+    pdl_grade("grade", NAME, str(download), "--out", str(out), "--workers", "2")
+    got = rows_by(out / "grades.csv", "student_id")
+    assert (got["1001"]["score"], got["1001"]["status"]) == (FULL, "graded")  # the honest student's grade unchanged
+    assert (got["1002"]["score"], got["1002"]["status"]) == ("0", "ambiguous_owner")

@@ -15,7 +15,7 @@ from pdl import limits
 # What grades.csv, the stored results and the feedback say: changing a value breaks every results folder and
 # every instructor's spreadsheet, so the vocabulary is pinned here.
 WRITTEN = {"graded", "wrong_name", "missing", "empty_file", "invalid_json", "invalid_notebook", "several_notebooks",
-           "unreadable", "too_large", "unsafe_archive", "zip_bomb", "timeout", "kernel_died", "kernel_failed",
+           "unreadable", "too_large", "unsafe_archive", "zip_bomb", "ambiguous_owner", "timeout", "kernel_died", "kernel_failed",
            "grader_error", "not_in_roster", "ok"}
 
 # A result as the grader stored it before model.py (cells and notebook shortened): it must still load and
