@@ -141,6 +141,9 @@ class Blackboard(Layout):
 
 
 class Nbgrader(Layout):
+    """``<student>/<assignment>/``: recognised by that shape, so a student folder that holds only other
+    assignments' folders is this student's (missing for this assignment), not a folder of notebooks."""
+
     name, label = "nbgrader", "nbgrader submitted/ tree"
 
     def __init__(self, assignment: str):
@@ -150,6 +153,24 @@ class Nbgrader(Layout):
         if is_dir and (root / name / self.assignment).is_dir():
             return Claim(name, filename=self.assignment)
         return None
+
+    def claim_all(self, entries: list[tuple[str, bool]], root: Path) -> dict[str, Claim]:
+        found = super().claim_all(entries, root)
+        if not found:  # no student has this assignment's folder: not nbgrader's tree (or nothing to grade)
+            return found
+        for name, is_dir in entries:
+            if is_dir and name not in found and _only_folders(root / name):
+                found[name] = Claim(name, filename=self.assignment)
+        return found
+
+
+def _only_folders(folder: Path) -> bool:
+    """Every entry of ``folder`` is a folder (nbgrader's ``<student>/<assignment>/``), and there is one."""
+    try:
+        entries = [p for p in folder.iterdir() if not p.name.startswith(".") and p.name not in JUNK]
+    except OSError:
+        return False
+    return bool(entries) and all(p.is_dir() for p in entries)
 
 
 class Folders(Layout):

@@ -57,8 +57,9 @@ class Status(StrEnum):
 
     @property
     def retried(self) -> bool:
-        """A stored result with this status is graded again by a rerun (our failure, not the student's)."""
-        return self is Status.GRADER_ERROR
+        """A stored result with this status is graded again by a rerun: the grader's environment failed (a kernel
+        that could not start, a grader bug), not the student's notebook, so a fixed environment grades it."""
+        return self in _RETRIED
 
     def after_run(self) -> Status:
         """The result's status of a submission that ran to the end, given its intake status."""
@@ -66,6 +67,7 @@ class Status(StrEnum):
 
 
 _RUNS = frozenset({Status.OK, Status.WRONG_NAME})
+_RETRIED = frozenset({Status.GRADER_ERROR, Status.KERNEL_FAILED})
 _SCORED = frozenset({Status.GRADED, Status.WRONG_NAME, Status.NOT_IN_ROSTER, Status.OK})
 
 

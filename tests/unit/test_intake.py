@@ -165,3 +165,18 @@ def test_a_download_with_no_submission_is_an_instructor_error(tmp_path: Path) ->
     (tmp_path / "notes.txt").write_text("not a zip")
     with pytest.raises(IntakeError, match="neither a folder of submissions nor a zip file"):
         collect(tmp_path / "notes.txt", NAME)
+
+
+def test_an_nbgrader_tree_with_other_assignments_is_read_by_its_shape(tmp_path: Path) -> None:
+    tree = tmp_path / "course" / "submitted"
+    for student, assignments in {"alice": [NAME, "ex02"], "bob": ["ex02"], "carol": [NAME]}.items():
+        for assignment in assignments:
+            (tree / student / assignment).mkdir(parents=True)
+            (tree / student / assignment / f"{assignment}.ipynb").write_bytes(notebook_bytes(assignment))
+            (tree / student / assignment / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    got = collect(tmp_path / "course", NAME)
+    assert got.layout == "nbgrader submitted/ tree" and got.unmatched == []
+    # bob sent only ex02: missing for ex01, not graded as ex01 under a wrong name
+    assert {s.student_id: s.status for s in got.submissions} == {
+        "alice": Status.OK, "bob": Status.MISSING, "carol": Status.OK}
+    assert all(s.path is None or s.path.parent.name == NAME for s in got.submissions)
