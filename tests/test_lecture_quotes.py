@@ -1,8 +1,9 @@
 """Every quotation of the lecture in the book is the lecture's own words (issue 20, item 5).
 
-A quotation is marked in a chapter's MyST source (``book/*.md``) with the role ``{lecture}`words` `` or the
-directive ``:::{lecture}`` … ``:::`` (the closing fence has as many colons as the opening one); the marks are
-rendered by ``book/_ext/pdl_book.py``. Text inside ``{code-cell}`` fences is code, not prose, and is not read.
+A quotation is marked in a chapter's MyST source (``book/*.md``) with the role ``{lecture}`words` `` (or
+``{lecture-code}`code` `` for a line of the lecture's code), or with the directive ``:::{lecture}`` … ``:::``
+(the closing fence has as many colons as the opening one); the marks are rendered by ``book/_ext/pdl_book.py``.
+Text inside ``{code-cell}`` fences is code, not prose, and is not read.
 Each quotation must appear in the lecture's text, ``../shared/lecture/lecture1.md`` beside the clone (it is not
 part of the repository; without it these tests skip).
 
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LECTURE = ROOT.parent / "shared" / "lecture" / "lecture1.md"
 CHAPTERS = sorted((ROOT / "book").glob("*.md"))
 
-ROLE = re.compile(r"\{lecture\}`([^`]+)`")
+ROLE = re.compile(r"\{lecture(?:-code)?\}`([^`]+)`")
 FENCE_OPEN = re.compile(r"^(:{3,})\{lecture\}\s*$")
 CODE_CELL = re.compile(r"^(`{3,})\{code-cell\}.*?^\1\s*$", re.MULTILINE | re.DOTALL)
 ESCAPE = re.compile(r"\\{1,2}([_$*#])")
@@ -116,7 +117,7 @@ def test_the_matcher() -> None:
 
 
 def test_quotations_are_found_in_markdown() -> None:
-    page = ("Text {lecture}`Ronald Fisher in 1913` and {lecture}`Gauss, Laplace`.\n\n"
+    page = ("Text {lecture}`Ronald Fisher in 1913` and {lecture-code}`Gauss, Laplace`.\n\n"
             "::::{dropdown} Answer\n:::{lecture}\nAlso used before by\n:::\n::::\n\n"
             "```{code-cell} ipython3\nprint('{lecture}`not prose`')\n```\n")
     assert quotations(page) == ["Ronald Fisher in 1913", "Gauss, Laplace", "Also used before by"]

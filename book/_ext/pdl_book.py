@@ -9,8 +9,9 @@
 * Every exercise download (``<p class="exercise-link">``) gets an "Open in Colab" link beside it, to the
   student notebook in the repository (``repository.url`` and ``branch`` in ``_config.yml``).
 * Quotations of the lecture are marked, so that ``tests/test_lecture_quotes.py`` can check each one against
-  ``../shared/lecture/lecture1.md``: the role ``{lecture}`words` `` inline (rendered ``<q class="lecture-quote">``)
-  and the directive ``:::{lecture}`` for a block (a ``<blockquote class="lecture-quote">``, its body MyST).
+  ``../shared/lecture/lecture1.md``: the role ``{lecture}`words` `` inline (rendered ``<q class="lecture-quote">``,
+  its words MyST), ``{lecture-code}`code` `` for a line of the lecture's code (shown literally) and the directive
+  ``:::{lecture}`` for a block (a ``<blockquote class="lecture-quote">``, its body MyST).
 """
 from __future__ import annotations
 
@@ -83,7 +84,18 @@ def _depart_lecture_quote(self, node) -> None:
 
 
 def _lecture_role(name, rawtext, text, lineno, inliner, options=None, content=None):
-    return [lecture_quote(rawtext, text)], []
+    """The words as inline MyST (emphasis and $math$ render as in the lecture)."""
+    node = lecture_quote(rawtext)
+    children, messages = inliner.parse(text, lineno, inliner, node)
+    node += children
+    return [node], messages
+
+
+def _lecture_code_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """A quoted line of the lecture's code, shown literally."""
+    node = lecture_quote(rawtext)
+    node += nodes.literal(text, text)
+    return [node], []
 
 
 class LectureQuoteDirective(Directive):
@@ -106,6 +118,7 @@ def setup(app):
     app.add_node(lecture_quote, html=(_visit_lecture_quote, _depart_lecture_quote),
                  latex=(lambda self, node: None, lambda self, node: None))
     app.add_role("lecture", _lecture_role)
+    app.add_role("lecture-code", _lecture_code_role)
     app.add_directive("lecture", LectureQuoteDirective)
     app.add_js_file("pdl_book.js")
     app.add_css_file("pdl_book.css")
