@@ -29,12 +29,13 @@ from rich.text import Text
 
 from pdl.data import DataError
 
-from . import export, feedback, lms_export, release
+from . import exchange_feedback, export, feedback, hub_course, lms_export, release
 from .backends import make_backend
-from .course import CourseError, check_assignment, find_root
+from .course import CourseError, check_assignment, find_root, use_course_id
 from .grade import Batch, Planned, grade, plan_source
-from .intake import Intake, IntakeError, collect
-from .layouts import PatternError, compile_pattern
+from .hub_course import HubCourse
+from .intake import Intake, IntakeError, ascii_id, collect
+from .layouts import Nbgrader, PatternError, compile_pattern
 from .lms_export import LmsError
 from .model import GradeError, Options, Result, Roster, Status
 from .plans import AuthoringError
@@ -75,8 +76,32 @@ def _data_dir() -> Path | None:
     return None
 
 
+def _course(args: argparse.Namespace) -> HubCourse | None:
+    """--course DIR: the hub course, its id used for every gradebook this run writes."""
+    if not getattr(args, "course", None):
+        return None
+    course = hub_course.load(Path(args.course))
+    use_course_id(course.course_id)
+    return course
+
+
+def _out_value(args: argparse.Namespace, course: HubCourse | None) -> str:
+    if args.out:
+        return args.out
+    if course is not None:
+        return str(course.root / hub_course.OUTPUT_FOLDER)
+    raise UsageError(f"pdl-grade {args.command} needs --out (the output folder), or --course DIR for a JupyterHub "
+                     "course")
+
+
 def cmd_release(args: argparse.Namespace) -> int:
     root = find_root(args.root)
+    course = _course(args)
+    if course is not None:
+        for path in hub_course.release(root, course, args.assignments, lambda line: console.print(line, soft_wrap=True)):
+            console.print(f"wrote {path} and the assignment in {course.db_url} (course {course.course_id})",
+                          soft_wrap=True)
+        return 0
     for name in args.assignments:
         check_assignment(root, name)
     for path in release.release(root, args.assignments or None):
@@ -89,6 +114,11 @@ def _output_folder(value: str) -> Path:
     out = Path(value).expanduser().absolute()
     if out.exists() and not out.is_dir():
         raise UsageError(f"cannot use --out {value}: {out} is a file, not a folder")
+    foreign = hub_course.foreign_course(out) if out.is_dir() else ""
+    if foreign:  # pdl-grade would overwrite its config, its source/ (hidden tests) and its gradebook
+        raise UsageError(f"--out {value} holds an nbgrader course that pdl-grade did not write ({foreign}); "
+                         f"pdl-grade writes its own output folder and would overwrite it. For a JupyterHub course "
+                         f"pass --course {value} instead, or choose an empty --out")
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -175,7 +205,7 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + (f", +{len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
 
-def _summary(batch: Batch, unsafe: bool, summary: list[dict]) -> None:
+def _summary(batch: Batch, unsafe: bool, summary: list[dict], seconds_late: dict[str, float] | None = None) -> None:
     results = list(batch.results.values())
     intake = batch.intake
     assert intake is not None
@@ -191,7 +221,12 @@ def _summary(batch: Batch, unsafe: bool, summary: list[dict]) -> None:
         table.add_row(f"status {status}", str(count))
     late = [s.student_id for s in intake.submissions if s.late]
     known = sum(s.late is not None for s in intake.submissions)
-    table.add_row("late (the LMS's mark)", f"{len(late)} of {known}" if known else "not given by this LMS")
+    if seconds_late:
+        table.add_row("late (timestamp.txt vs the due date)",
+                      f"{len(late)} of {known}" + (f" ({_names([f'{s} {seconds_late[s]:g} s' for s in late])})"
+                                                   if late else ""))
+    else:
+        table.add_row("late (the LMS's mark)", f"{len(late)} of {known}" if known else "not given by this LMS")
     several = [s.student_id for s in intake.submissions if s.superseded]
     if several:
         table.add_row("several files: latest graded", f"{len(several)} ({_names(several)})")
@@ -216,11 +251,21 @@ def _summary(batch: Batch, unsafe: bool, summary: list[dict]) -> None:
               f"were not graded: {_names(intake.unmatched)}")
 
 
-def _preflight(root: Path, args: argparse.Namespace) -> tuple[Path, Roster | None, Intake, Planned]:
+def _preflight(root: Path, args: argparse.Namespace,
+               course: HubCourse | None = None) -> tuple[Path, Roster | None, Intake, Planned]:
     """Every check that can fail on the instructor's input, before anything is written or started."""
-    check_assignment(root, args.assignment)
+    if course is not None:
+        hub_course.check_assignment(course, args.assignment)
+        if args.submissions or args.id_pattern:
+            raise UsageError(f"with --course the submissions are {course.path('submitted')}/<student>/"
+                             f"{args.assignment}/ (nbgrader collect puts them there): leave out the path and --id-pattern")
+    else:
+        check_assignment(root, args.assignment)
+        if not args.submissions:
+            raise UsageError("pdl-grade grade needs the submissions (the LMS's download, a folder), or --course DIR "
+                             "for a JupyterHub course")
     _check_late_penalty(args)
-    out = _output_folder(args.out)
+    out = _output_folder(_out_value(args, course))
     roster = _roster(args, out)
     _check_lms(args, roster, [args.assignment])
     pattern = compile_pattern(args.id_pattern) if args.id_pattern else None
@@ -228,7 +273,15 @@ def _preflight(root: Path, args: argparse.Namespace) -> tuple[Path, Roster | Non
         planned = plan_source(root, args.assignment)
     except DataError as exc:
         raise UsageError(f"{args.assignment} needs the course data, which cannot be loaded: {exc}") from exc
-    intake = collect(Path(args.submissions).expanduser().absolute(), args.assignment, roster=roster, pattern=pattern)
+    if course is not None:
+        intake = collect(course.path("submitted"), args.assignment, roster=roster, layout=Nbgrader(args.assignment))
+        renamed = [name for s in intake.submissions if (name := hub_course.nbgrader_id(course, s)) != ascii_id(name)]
+        if renamed:
+            raise IntakeError(f"student folders in {course.path('submitted')} that are not plain ids, which the "
+                              f"course's gradebook would not match: {_names(renamed)}")
+    else:
+        intake = collect(Path(args.submissions).expanduser().absolute(), args.assignment, roster=roster,
+                         pattern=pattern)
     return out, roster, intake, planned
 
 
@@ -237,13 +290,24 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not args.unsafe_no_sandbox and not Sandbox.available():
         raise UsageError("bubblewrap (bwrap) is not installed, so student code cannot be sandboxed. "
                          "Install it (apt-get install bubblewrap) or, at your own risk, pass --unsafe-no-sandbox.")
-    out, roster, intake, planned = _preflight(root, args)
+    course = _course(args)
+    if course is None:
+        return _grade(root, args, None)
+    # DIR/source's hidden tests are the ones graded (as nbgrader autograde grades with them)
+    with hub_course.grading_root(course, args.assignment) as grading_root:
+        return _grade(grading_root, args, course)
+
+
+def _grade(root: Path, args: argparse.Namespace, course: HubCourse | None) -> int:
+    out, roster, intake, planned = _preflight(root, args, course)
+    seconds_late = hub_course.stamp_late(course, args.assignment, intake.submissions) if course else {}
     options = Options(workers=args.workers, cell_timeout=args.timeout, total_timeout=args.notebook_timeout,
                       sandbox=not args.unsafe_no_sandbox, gpu=args.gpu, memory_mib=args.memory,
                       warm=not args.no_fork_server, threads=args.threads, data_dir=_data_dir(), roster=roster)
     options.gpu_devices = sandbox_devices(args.gpu)
     created = _first_created(out)
     failures = 0
+    fresh: set[str] = set()
     try:
         # transient: an error, or the summary, replaces the bar
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -257,6 +321,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
             def on_result(result: Result) -> None:
                 nonlocal failures
+                fresh.add(result.student_id)
                 failures += result.status != Status.GRADED
                 elapsed = progress.tasks[0].elapsed or 1e-9
                 progress.update(task, advance=1, failed=failures,
@@ -270,13 +335,21 @@ def cmd_grade(args: argparse.Namespace) -> int:
             shutil.rmtree(created, ignore_errors=True)
         raise
     _remember(out, roster, args.late_penalty)
-    written, summary = _write_grades(out, batch.assignment.db_url, list(batch.results.values()), args, roster)
+    db_url = batch.assignment.db_url
+    if course is not None:  # the course's gradebook and autograded/, as nbgrader autograde leaves them
+        recorded = hub_course.publish(course, args.assignment, batch.results.values(), set(batch.results) - fresh)
+        db_url = course.db_url
+    written, summary = _write_grades(out, db_url, list(batch.results.values()), args, roster)
     for error in batch.record_errors:
         console.print(f"[red]could not record[/] {error} (the result is stored: rerun to record it)")
     batch.gpu_devices = options.gpu_devices
-    _summary(batch, args.unsafe_no_sandbox, summary)
+    _summary(batch, args.unsafe_no_sandbox, summary, seconds_late)
     console.print(f"wrote {', '.join(str(p) for p in written)}, {out / 'gradebook.db'}, {out / 'feedback'}/",
                   soft_wrap=True)
+    if course is not None:
+        console.print(f"recorded {recorded} submissions in the course's gradebook ({course.db_url}) and "
+                      f"{course.path('autograded')}/ (no hidden tests); then: pdl-grade feedback --course {course.root}",
+                      soft_wrap=True)
     return 0
 
 
@@ -290,7 +363,9 @@ def _gradebook_url(value: str) -> tuple[Path, str]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    out, db_url = _gradebook_url(args.out)
+    course = _course(args)
+    out, db_url = _gradebook_url(_out_value(args, course))
+    db_url = course.db_url if course is not None else db_url  # formgrader's manual grades are in the course's
     _check_late_penalty(args)
     roster = _roster(args, out)
     results = latest(out / "results")
@@ -307,11 +382,24 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    out, db_url = _gradebook_url(args.out)
+    course = _course(args)
+    out, db_url = _gradebook_url(_out_value(args, course))
+    released = exchange_feedback.Released()
     for result in latest(out / "results"):
         if args.student and result.student_id not in args.student:
             continue
-        console.print(f"wrote {feedback.write(out, db_url, result.to_dict())}", soft_wrap=True)
+        if course is None:
+            console.print(f"wrote {feedback.write(out, db_url, result.to_dict())}", soft_wrap=True)
+        elif result.status != Status.MISSING:  # scores (manual grades too) from the course's gradebook
+            page = feedback.write(out, course.db_url, result.to_dict())
+            exchange_feedback.place(course, result.assignment, result.student_id, page, released)
+    for path in released.written:
+        console.print(f"wrote {path}", soft_wrap=True)
+    if released.skipped:
+        _warn(f"{len(released.skipped)} submissions have no submission_secret.txt (not submitted through nbgrader's "
+              f"exchange), so their pages stay in {out / 'feedback'}: {_names(released.skipped)}")
+    if course is not None:
+        console.print(f"then, in {course.root}: nbgrader release_feedback <assignment>", soft_wrap=True)
     return 0
 
 
@@ -338,6 +426,11 @@ def _lms_options(p: argparse.ArgumentParser) -> None:
                    help="scale the score of a submission the LMS marks late by (1 - FRACTION); default: no penalty")
 
 
+def _course_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--course", metavar="DIR", help=f"a JupyterHub course as nbgrader has it (its nbgrader_config.py: "
+                                                   f"course id, exchange, gradebook, due dates): {what}")
+
+
 def parser() -> argparse.ArgumentParser:
     defaults = Options()  # the flags' defaults come from one source (model.Options, its limits from pdl.limits)
     common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
@@ -351,13 +444,19 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("release", help="generate student versions in exercises/ from solutions/", parents=[common])
     r.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    _course_option(r, "write DIR/release/<a> and record it in DIR's gradebook (nbgrader's generate_assignment with "
+                      "DIR's config; solutions/<a> is copied to DIR/source/<a> unless the course has its own)")
     r.set_defaults(func=cmd_release)
 
     g = sub.add_parser("grade", help="grade a class of submissions in sandboxes", parents=[common])
     g.add_argument("assignment")
-    g.add_argument("submissions", help="the LMS's download as it comes (Canvas, Moodle, Blackboard; folder or .zip), "
-                                       "nbgrader's submitted/, or a folder with one sub-folder per student")
-    g.add_argument("--out", required=True, help="output folder: gradebook, CSVs, feedback, results")
+    g.add_argument("submissions", nargs="?", help="the LMS's download as it comes (Canvas, Moodle, Blackboard; folder "
+                                                  "or .zip), nbgrader's submitted/, or a folder with one sub-folder "
+                                                  "per student (with --course: none, DIR/submitted is read)")
+    g.add_argument("--out", help="output folder: gradebook, CSVs, feedback, results (with --course: default "
+                                 f"DIR/{hub_course.OUTPUT_FOLDER})")
+    _course_option(g, "grade DIR/submitted/<student>/<assignment>/ with DIR/source's tests; late from timestamp.txt "
+                      "and DIR's due date; scores into DIR's gradebook and autograded/")
     g.add_argument("--id-pattern", metavar="REGEX",
                    help="for another LMS: a regular expression with a (?P<student_id>...) group, searched in each "
                         "file's path (optional groups: name, timestamp, late), as nbgrader's zip_collect")
@@ -384,12 +483,15 @@ def parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="write grades.csv and grades_long.csv (and the LMS's import file) from the "
                                       "gradebook, manual grades included", parents=[common])
-    e.add_argument("--out", required=True)
+    e.add_argument("--out", help=f"the output folder of grade (with --course: default DIR/{hub_course.OUTPUT_FOLDER})")
+    _course_option(e, "scores from DIR's gradebook (manual grades given in DIR's formgrader included)")
     _lms_options(e)
     e.set_defaults(func=cmd_export)
 
     f = sub.add_parser("feedback", help="write per-student HTML feedback without hidden tests", parents=[common])
-    f.add_argument("--out", required=True)
+    f.add_argument("--out", help=f"the output folder of grade (with --course: default DIR/{hub_course.OUTPUT_FOLDER})")
+    _course_option(f, "also write each page as DIR/feedback/<student>/<assignment>/<notebook>.html with the "
+                      "submission's timestamp.txt and submission_secret.txt, for nbgrader release_feedback")
     f.add_argument("--student", action="append", help="only these students (repeatable)")
     f.set_defaults(func=cmd_feedback)
     return p

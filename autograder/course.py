@@ -9,7 +9,19 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-COURSE_ID = "pdl-lecture1"
+COURSE_ID = "pdl-lecture1"  # pdl-grade's own course; a hub course's id comes from its config (hub_course.py)
+_course_id = COURSE_ID
+
+
+def course_id() -> str:
+    """The course id that gradebooks and the output folder's config are written with."""
+    return _course_id
+
+
+def use_course_id(value: str) -> None:
+    """Grade for the course ``value`` (``--course``: the id in its nbgrader_config.py)."""
+    global _course_id
+    _course_id = value
 
 
 class CourseError(RuntimeError):
@@ -74,14 +86,14 @@ def new_gradebook(path: Path) -> None:
     from nbgrader.api import Gradebook
 
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pdl-grade"
-    template = cache / f"empty-gradebook-{COURSE_ID}-nbgrader-{nbgrader.__version__}.db"
+    template = cache / f"empty-gradebook-{course_id()}-nbgrader-{nbgrader.__version__}.db"
     try:
         if not template.is_file():
             cache.mkdir(parents=True, exist_ok=True)
             tmp = template.with_suffix(f".{os.getpid()}.tmp")
             tmp.unlink(missing_ok=True)
             ensure_alembic_on_path()
-            Gradebook(f"sqlite:///{tmp}", COURSE_ID).close()
+            Gradebook(f"sqlite:///{tmp}", course_id()).close()
             os.replace(tmp, template)
         shutil.copyfile(template, path)
     except OSError:
@@ -93,7 +105,7 @@ def nbgrader_config(root: Path, db_path: Path, source: str = "solutions", releas
     ensure_alembic_on_path()
     c = Config()
     c.CourseDirectory.root = str(root)
-    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.course_id = course_id()
     c.CourseDirectory.source_directory = source
     c.CourseDirectory.release_directory = release
     c.CourseDirectory.db_url = f"sqlite:///{db_path}"

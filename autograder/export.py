@@ -23,7 +23,7 @@ from nbgrader.api import (
 )
 from sqlalchemy.orm import joinedload, selectinload, undefer
 
-from .course import COURSE_ID, ensure_alembic_on_path
+from .course import course_id, ensure_alembic_on_path
 from .model import Result, Roster, Status
 
 SUMMARY_COLUMNS = ["student_id", "display_name", "assignment", "score", "max_score", "status", "late",
@@ -50,7 +50,7 @@ def rows(db_url: str, results: Iterable[Result], roster: Roster | None = None,
     ensure_alembic_on_path()
     results = list(results)
     summary, long = [], []
-    with Gradebook(db_url, COURSE_ID) as gb:
+    with Gradebook(db_url, course_id()) as gb:
         loaded = (undefer(SubmittedAssignment.score), undefer(SubmittedAssignment.max_score),
                   selectinload(SubmittedAssignment.notebooks).options(
                       joinedload(SubmittedNotebook.notebook),

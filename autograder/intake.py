@@ -322,17 +322,21 @@ def _all_files(root: Path) -> list[tuple[str, bool]]:
 
 
 def collect(source: Path, assignment: str, notebook_name: str | None = None, workdir: Path | None = None,
-            roster: Roster | None = None, pattern: re.Pattern[str] | None = None) -> Intake:
-    """Every student's submission in a folder or zip, each checked and given a status."""
+            roster: Roster | None = None, pattern: re.Pattern[str] | None = None,
+            layout: Layout | None = None) -> Intake:
+    """Every student's submission in a folder or zip, each checked and given a status.
+
+    ``layout``: the folder's layout as known (a hub course's submitted/), not detected: its entries that the
+    layout does not claim are neither graded nor listed."""
     notebook_name = notebook_name or assignment
     if not source.exists():
         raise IntakeError(f"no submissions at {source}: there is no such file or folder")
     with tempfile.TemporaryDirectory(prefix="pdl-intake-", dir=workdir) as scratch:
-        return _collect(source, assignment, notebook_name, Path(scratch), roster, pattern)
+        return _collect(source, assignment, notebook_name, Path(scratch), roster, pattern, layout)
 
 
 def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, roster: Roster | None,
-             pattern: re.Pattern[str] | None) -> Intake:
+             pattern: re.Pattern[str] | None, known: Layout | None = None) -> Intake:
     problems: dict[str, tuple[tuple[Status, str], bool]] = {}
     root = source
     if source.is_file():
@@ -343,13 +347,18 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
         raw_problems = safe_extract(source, root)
         root, wrappers = _unwrap(root, assignment)
         problems = _by_owner(raw_problems, wrappers)
+    elif source.is_dir() and known is not None:
+        root = source
     elif source.is_dir():
         root, _ = _unwrap(source, assignment)
     else:
         raise IntakeError(f"{source} is neither a folder of submissions nor a zip file")
-    if pattern is not None:
+    if known is not None:
+        entries = [(p.name, p.is_dir()) for p in sorted(root.iterdir()) if not _is_junk(p.name)]
+        layouts: list[Layout] = [known]
+    elif pattern is not None:
         entries = _all_files(root)
-        layouts: list[Layout] = [Pattern(pattern)]
+        layouts = [Pattern(pattern)]
     else:
         entries = [(p.name, p.is_dir()) for p in sorted(root.iterdir()) if not _is_junk(p.name)]
         layouts = detectable(assignment)
@@ -358,7 +367,7 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
     if not entries:
         raise IntakeError(f"no submissions to grade: {source} is empty")
     layout, claims = _detect(root, entries, layouts)
-    unmatched = [name for name, _ in entries if name not in claims]
+    unmatched = [name for name, _ in entries if name not in claims] if known is None else []
     for name, claim in claims.items():
         if claim.also and name not in problems:
             problems[name] = ((Status.AMBIGUOUS_OWNER, f"the file {name!r} is named as the LMS names both student "
@@ -366,6 +375,9 @@ def _collect(source: Path, assignment: str, notebook_name: str, scratch: Path, r
                                "another name)"), False)
     if not claims:
         shown = ", ".join(repr(name) for name in unmatched[:SHOWN]) + (", ..." if len(unmatched) > SHOWN else "")
+        if known is not None:
+            raise IntakeError(f"nothing to grade in {source}: no student folder there holds {assignment}/ "
+                              f"(nbgrader collect {assignment} puts them there)")
         if pattern is not None:
             raise IntakeError(f"no submissions found in {source}: --id-pattern {pattern.pattern!r} matches none of "
                               f"its {len(entries)} files ({shown})")

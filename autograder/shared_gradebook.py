@@ -22,7 +22,7 @@ from nbgrader.preprocessors import GetGrades, OverwriteCells, OverwriteKernelspe
 from sqlalchemy import text
 from sqlalchemy.orm import undefer
 
-from .course import COURSE_ID, ensure_alembic_on_path
+from .course import course_id, ensure_alembic_on_path
 
 _local = threading.local()
 
@@ -32,7 +32,7 @@ def gradebook(db_url: str) -> Gradebook:
     books = _local.__dict__.setdefault("books", {})
     if db_url not in books:
         ensure_alembic_on_path()
-        gb = Gradebook(db_url, COURSE_ID)
+        gb = Gradebook(db_url, course_id())
         with gb.engine.connect() as conn:
             conn.execute(text("PRAGMA journal_mode=WAL"))
         gb.db.execute(text("PRAGMA synchronous=NORMAL"))
