@@ -29,14 +29,16 @@ from nbformat.v4 import new_markdown_cell
 from nbgrader.exchange.abc import ExchangeCollect, ExchangeList, ExchangeReleaseAssignment, ExchangeReleaseFeedback
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .course import COURSE_ID
+from .course import course_id
 
 MATHJAX_DIR = "mathjax"  # in the output folder; not hidden: Jupyter serves no hidden files
 RUBRIC_MARK = "pdl_rubric"  # metadata.pdl key of the grader-only rubric cell in autograded/
 
 NO_EXCHANGE = ("pdl-grade does not use nbgrader's exchange: students get the assignment from the course book or "
                "your LMS, and their feedback from `pdl-grade feedback --out {out}` (feedback/<student>/<assignment>"
-               ".html, hidden tests removed), which you upload to the LMS")
+               ".html, hidden tests removed), which you upload to the LMS. For a JupyterHub course with nbgrader's "
+               "exchange, grade with --course COURSE_DIR: then nbgrader's release, collect and release_feedback "
+               "work in that course")
 
 # nbconvert's mathjax macro (templates/base/mathjax.html.j2), for MathJax 3 from the output folder:
 # a feedback page finds it beside its feedback/ folder, formgrader's page under Jupyter's /files/.
@@ -132,6 +134,9 @@ class NoExchangeList(ExchangeList):
             self.fail(NO_EXCHANGE.format(out=self.coursedir.root))
         release = Path(self.coursedir.root) / self.coursedir.release_directory
         names = sorted(p.name for p in release.iterdir() if p.is_dir()) if release.is_dir() else []
+        # `nbgrader list` prints only what the exchange logs: say what this folder is instead of nothing
+        self.log.info("pdl-grade's output folder %s has no nbgrader exchange; released through the book or the LMS: %s",
+                      self.coursedir.root, ", ".join(names) or "none yet")
         return [{"course_id": self.coursedir.course_id, "assignment_id": name, "status": "released",
                  "path": str(release / name), "notebooks": []} for name in names]
 
@@ -206,7 +211,7 @@ def _install_mathjax(out: Path) -> None:
 def write_course(out: Path) -> Path:
     """Make ``out`` an nbgrader course for formgrader (idempotent, cheap when nothing changed)."""
     path = out / "nbgrader_config.py"
-    text = CONFIG.format(course_id=COURSE_ID, mathjax=MATHJAX_DIR)
+    text = CONFIG.format(course_id=course_id(), mathjax=MATHJAX_DIR)
     if not path.is_file() or path.read_text() != text:
         path.write_text(text)
     _install_mathjax(out)
