@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import nbformat
 from nbformat import NotebookNode
 
-from pdl.kernel.probe import decode_outcome
+from pdl.kernel.probe import Unreadable, decode_outcome
 
 from . import release, repairs, shared_gradebook
 from .intake import Intake, Submission, collect
@@ -28,10 +28,10 @@ from .plans import TestPlan, is_test_cell, plan_assignment
 from .recorder import Recorder
 from .restore import changes, restore
 from .results import ResultStore, result_key
-from .runtime.execute import Execution
+from .runtime.execute import HIDDEN_OF, Execution
 from .runtime.forkserver_client import preload_modules
 from .runtime.sandbox import GRADING_KERNEL_MODULE, KERNEL_SETUP
-from .verdicts import CellVerdict, judge, redact_hidden, verdict_outputs
+from .verdicts import UNREADABLE, CellVerdict, judge, redact_hidden, verdict_outputs
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -91,12 +91,18 @@ def prepare(root: Path, name: str, out: Path, planned: Planned) -> Assignment:
     for cell in source.cells:
         if "nbgrader" in cell.metadata:
             digest.update(json.dumps([cell.source, dict(cell.metadata.nbgrader)], sort_keys=True).encode())
-    digest.update(json.dumps({k: p.kernel_source for k, p in sorted(plans.items())}).encode())
+    digest.update(json.dumps({k: [p.kernel_source, p.hidden_source] for k, p in sorted(plans.items())}).encode())
     return Assignment(name, out, source, nbformat.read(released_path, as_version=4), plans, digest.hexdigest())
 
 
 def make_job(assignment: Assignment, sub: Submission, options: Options) -> tuple[Job, NotebookNode, str]:
-    """Restore the submission and replace its test cells by their kernel halves."""
+    """Restore the submission and replace its test cells by their kernel halves.
+
+    The hidden parts run last, one appended cell per test cell (``TestPlan.hidden_cell``), each marked with
+    the index of the cell it belongs to (``runtime.execute.HIDDEN_OF``): the runner keeps none of their
+    outputs and no student cell runs after them. The cell itself still runs where it stands (its public part
+    and a snapshot of the student's names), so execution counts and everything before and after it stay as
+    they were."""
     notebook, report = repairs.repair(sub.notebook, assignment.released)  # honest accidents; usually a no-op
     report += changes(notebook, assignment.released)
     # restore() may change the submission's notebook, which nothing reads after this, and returns a new one
@@ -105,6 +111,11 @@ def make_job(assignment: Assignment, sub: Submission, options: Options) -> tuple
     # the restored notebook is judged and shown; the runner works on its own copy of the job's)
     cells = [NotebookNode({**cell, "source": assignment.plans[cell.metadata.nbgrader["grade_id"]].kernel_source})
              if is_test_cell(cell) else cell for cell in restored.cells]
+    for index, cell in enumerate(restored.cells):
+        plan = assignment.plans[cell.metadata.nbgrader["grade_id"]] if is_test_cell(cell) else None
+        if plan is not None and plan.hidden_source:
+            cells.append(NotebookNode(cell_type="code", source=plan.hidden_cell(), outputs=[], execution_count=None,
+                                      metadata=NotebookNode({HIDDEN_OF: index})))
     runnable = NotebookNode({**restored, "cells": cells})
     key = result_key(assignment.digest, sub.digest)
     job = Job(sub.student_id, key, runnable, options.cell_timeout, options.total_timeout)
@@ -123,8 +134,8 @@ def verdicts(assignment: Assignment, restored: NotebookNode, execution: Executio
             if cell_index == index and probe_id.startswith(grade_id + "#"):
                 try:
                     outcomes.setdefault(probe_id, []).append(decode_outcome(text))
-                except ValueError:
-                    outcomes.setdefault(probe_id, []).extend([None, None])  # unreadable counts as tampering
+                except Unreadable:  # not what emit_all sends: tampering, judged as such for this check
+                    outcomes.setdefault(probe_id, []).append(UNREADABLE)
         found[grade_id] = judge(assignment.plans[grade_id], outcomes)
     return found
 

@@ -5,6 +5,15 @@ A test cell is made of setup statements and ``check(probe, **expectations)`` cal
 checks (it computes the probes and returns plain JSON); the expectations are evaluated here, in the
 trusted process, and kept in the plan for ``verdicts.judge``. Student code therefore never sees expected
 values, and cannot swallow, skip or rewrite a comparison.
+
+A hidden block (``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``) is planned apart: its statements and
+checks are ``hidden_source``, which the kernel runs after the student's last cell, in a namespace of its own
+(``hidden_cell``; ``pdl.kernel.probe.run_hidden``). Where the cell stands, the kernel runs its public part and
+takes a snapshot of the student's names for it. So no student code runs after a hidden check with access to
+what it did (its globals, IPython's history, the arguments it passed), and what the checks print is dropped.
+
+``check(..., case="...")`` labels a check (pdl.checks' docstring): a string literal, kept in the plan and
+shown in the verdict, never sent to the kernel.
 """
 from __future__ import annotations
 
@@ -29,23 +38,33 @@ class AuthoringError(ValueError):
     """A test cell the grader cannot split into probes and trusted expectations."""
 
 
+SNAPSHOT = "__pdl_snapshot__"
+
+
 @dataclass
 class Check:
     probe_id: str
     hidden: bool
     probe_source: str
     expect: dict[str, Any]
+    case: str | None = None  # the instructor's label of the case, shown in the verdict
 
 
 @dataclass
 class TestPlan:
     grade_id: str
-    kernel_source: str
+    kernel_source: str  # runs where the cell stands
     checks: list[Check] = field(default_factory=list)
+    hidden_source: str = ""  # the hidden blocks' statements and probes: run after the student's last cell
 
     @property
     def hidden(self) -> bool:
         return any(c.hidden for c in self.checks)
+
+    def hidden_cell(self) -> str:
+        """The source of the cell, appended after the student's last one, that runs ``hidden_source``."""
+        return (f"__import__('pdl.kernel.probe', fromlist=['run_hidden']).run_hidden("
+                f"{self.grade_id!r}, {self.hidden_source!r})\n")
 
 
 def _hidden_lines(source: str) -> set[int]:
@@ -77,23 +96,27 @@ def plan_test_cell(source: str, grade_id: str) -> TestPlan:
         raise AuthoringError(f"{grade_id}: test cell does not parse: {exc}") from exc
     hidden_lines = _hidden_lines(source)
     trusted = _trusted_namespace()
-    kernel_lines = [f"from pdl.kernel.probe import emit_all as {EMIT}"]
+    header = f"from pdl.kernel.probe import emit_all as {EMIT}"
+    public_lines, secret_lines = [header], [header]
     plan = TestPlan(grade_id=grade_id, kernel_source="")
-    run: list[str] = []  # consecutive checks: one emit_all, flushed before any other statement
+    runs: dict[bool, list[str]] = {False: [], True: []}  # consecutive checks: one emit_all, flushed before
+    # any other statement of the same part (public where the cell stands, hidden at the end)
 
-    def flush() -> None:
+    def flush(hidden: bool) -> None:
+        run = runs[hidden]
         if run:
-            kernel_lines.append(f"{EMIT}([{', '.join(run)}])")
+            (secret_lines if hidden else public_lines).append(f"{EMIT}([{', '.join(run)}])")
             run.clear()
 
     for node in tree.body:
         segment = ast.get_source_segment(source, node)
+        hidden = node.lineno in hidden_lines
         if isinstance(node, ast.Assert):
             raise AuthoringError(f"{grade_id}: line {node.lineno}: use check(...) instead of assert, "
                                  "so that the verdict is made outside the student's kernel")
         if not _is_check(node):
-            flush()  # a statement that raises must not lose the outcomes before it
-            kernel_lines.append(segment)
+            flush(hidden)  # a statement that raises must not lose the outcomes before it
+            (secret_lines if hidden else public_lines).append(segment)
             if isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)):
                 try:  # instructor code from the gradebook; statements that need student code stay kernel-only
                     exec(compile(ast.Module([node], []), f"<{grade_id}>", "exec"), trusted)  # noqa: S102 (instructor's)
@@ -109,8 +132,14 @@ def plan_test_cell(source: str, grade_id: str) -> TestPlan:
             raise AuthoringError(f"{grade_id}: line {node.lineno}: check() takes one probe and keyword expectations")
         probe_id = f"{grade_id}#{len(plan.checks)}"
         probe_source = ast.get_source_segment(source, call.args[0])
-        expect = {}
+        expect, case = {}, None
         for keyword in call.keywords:
+            if keyword.arg == "case":
+                if not (isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, str)):
+                    raise AuthoringError(f"{grade_id}: line {node.lineno}: case= takes a string literal "
+                                         "(the label is shown to students as written)")
+                case = keyword.value.value
+                continue
             expr = ast.get_source_segment(source, keyword.value)
             try:
                 expect[keyword.arg] = eval(compile(expr, f"<{grade_id}>", "eval"), trusted)  # noqa: S307
@@ -118,13 +147,16 @@ def plan_test_cell(source: str, grade_id: str) -> TestPlan:
                 raise AuthoringError(f"{grade_id}: line {node.lineno}: expectation {keyword.arg}={expr} cannot be "
                                      f"evaluated by the grader ({type(exc).__name__}: {exc}); it may only use "
                                      "np, math, imports and assignments that do not call student code") from exc
-        plan.checks.append(Check(probe_id, node.lineno in hidden_lines, probe_source, expect))
-        run.append(f"({probe_id!r}, lambda: ({probe_source}))")
-    flush()
-    plan.kernel_source = "\n".join(kernel_lines) + "\n"
+        plan.checks.append(Check(probe_id, hidden, probe_source, expect, case))
+        runs[hidden].append(f"({probe_id!r}, lambda: ({probe_source}))")
+    flush(False)
+    flush(True)
+    if len(secret_lines) > 1:
+        plan.hidden_source = "\n".join(secret_lines) + "\n"
+        public_lines[0] += f", snapshot as {SNAPSHOT}"
+        public_lines.append(f"{SNAPSHOT}({grade_id!r})")
+    plan.kernel_source = "\n".join(public_lines) + "\n"
     return plan
-
-
 
 
 def is_test_cell(cell: NotebookNode) -> bool:

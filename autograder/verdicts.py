@@ -1,7 +1,8 @@
 """Verdicts: a test cell's checks judged against the probe values its kernel returned.
 
 The plan (``plans.plan_test_cell``) holds each check's probe and its expectations, evaluated in this
-trusted process; ``judge`` compares: a check passes only if its probe value arrived, once, and matched.
+trusted process; ``judge`` compares: a check passes only if its probe value arrived, once, readable, and matched.
+A hidden check's message for the student is ``CheckFailed.public`` (fixed text) with the check's case label.
 """
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from nbformat import NotebookNode
 from pdl.checks import CheckFailed, Outcome, check
 
 from .plans import BEGIN_HIDDEN, END_HIDDEN, TestPlan
+
+
+UNREADABLE = object()  # stands for a probe value the decoder could not parse (pdl.kernel.probe.Unreadable)
 
 
 @dataclass
@@ -27,8 +31,13 @@ def judge(plan: TestPlan, outcomes: dict[str, list[Outcome]]) -> CellVerdict:
     """All checks of a cell must pass; a missing or duplicated probe value fails."""
     messages, public = [], []
     for number, item in enumerate(plan.checks, start=1):
-        label = f"{'hidden ' if item.hidden else ''}check {number}"
+        label = f"{'hidden ' if item.hidden else ''}check {number}" + (f" ({item.case})" if item.case else "")
         got = outcomes.get(item.probe_id, [])
+        if any(value is UNREADABLE for value in got):  # tampering: 0 for this check, never a grader error
+            why = "sent a value the grader cannot read (tampering?)"
+            messages.append(f"{label} `{item.probe_source}`: {why}")
+            public.append(f"{label}: {why}" if item.hidden else messages[-1])
+            continue
         if len(got) != 1:
             why = "did not run" if not got else "reported more than one value (tampering?)"
             messages.append(f"{label} `{item.probe_source}`: {why}")

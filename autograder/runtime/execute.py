@@ -3,8 +3,16 @@
 Probe values (``pdl.kernel.probe.MIME``) are taken out of the outputs and returned apart,
 with the index of the cell that produced them. Ordinary outputs are capped per cell
 and per notebook as they arrive, so a student printing 300 MB costs the grader
-nothing. A cell that times out is interrupted and the notebook goes on; the whole
-notebook has a wall-clock limit too.
+nothing: every path by which a message changes the notebook counts (new outputs, stream
+appends, results, errors, and display updates, which nbclient applies to earlier outputs
+before ``output`` sees the message). A cell that times out is interrupted and the notebook
+goes on; the whole notebook has a wall-clock limit too.
+
+Cells marked ``HIDDEN_OF`` (the hidden checks, appended after the student's last cell by
+``autograder.grade.make_job``) run without history, and only their probe values are kept
+(credited to the test cell they belong to): their outputs, display updates, clear_output and
+comm messages are dropped, so nothing a hidden check makes a student's function print or
+display reaches the notebook.
 """
 from __future__ import annotations
 
@@ -29,6 +37,8 @@ from pdl.kernel.probe import MAX_BYTES as PROBE_BYTES
 from pdl.kernel.probe import MIME
 
 from ..model import Status
+
+HIDDEN_OF = "pdl_hidden_of"  # cell metadata: this appended cell runs the hidden part of the test cell at that index
 from .forkserver_client import ForkedKernelManager, ForkServer
 from .sandbox import Sandbox, SandboxedKernelManager
 
@@ -65,6 +75,9 @@ class CappedClient(NotebookClient):
         self.truncated = False
         self.timed_out: list[int] = []  # indices of cells that hit the cell timeout
         self.sent = ""  # when the current cell's request went out
+        self.hidden_of = {i: c.metadata[HIDDEN_OF] for i, c in enumerate(nb.cells) if HIDDEN_OF in c.get("metadata", {})}
+        # display id -> cell index -> the sizes of that cell's outputs carrying it (what an update replaces)
+        self.display_sizes: dict[str, dict[int, list[int]]] = {}
         self.on_cell_complete = self._request_sent
         self.on_cell_executed = self._reply_received
 
@@ -78,35 +91,93 @@ class CappedClient(NotebookClient):
         """on_cell_executed: the kernel's execute_reply, or nbclient's stand-in for a cell that timed out
         (built from ``error_on_timeout``: no header, no metadata)."""
         if "header" not in execute_reply:
-            self.timed_out.append(cell_index)
+            self.timed_out.append(self.hidden_of.get(cell_index, cell_index))
         if self.record_timing:  # the kernel publishes no execute_input (pdl/kernel/grading_kernel.py): its reply
             # says when the cell started; for the stand-in, the time the request was sent
             started = (execute_reply.get("metadata") or {}).get("started")
             cell["metadata"]["execution"]["shell.execute_reply.started"] = str(started or self.sent)
 
+    async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count: int | None = None,
+                                 store_history: bool = True) -> NotebookNode:
+        """A hidden check's cell leaves nothing in IPython's history (In, _ih, _i, Out) nor an execution count."""
+        if cell_index in self.hidden_of:
+            store_history = False
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+    def process_message(self, msg: dict, cell: NotebookNode, cell_index: int) -> NotebookNode | None:
+        msg_type = msg.get("msg_type")
+        content = msg.get("content")
+        if msg_type in ("status", "execute_input"):  # nbclient's bookkeeping: the end of the cell, its timing
+            return super().process_message(msg, cell, cell_index)
+        if not isinstance(content, dict) or not isinstance(content.get("transient") or {}, dict):
+            return None  # not what a kernel sends (nbclient would raise on it); the kernel is the student's
+        data = content.get("data")
+        if msg_type == "display_data" and isinstance(data, dict) and MIME in data:
+            return self._probes(data[MIME], cell_index)  # never an output, never a display update
+        if cell_index in self.hidden_of or msg_type.startswith("comm"):
+            # a hidden check's outputs are dropped; comms: the grader keeps no widget state (graded_notebook
+            # uses the submitted metadata) and output widgets would route outputs around these caps
+            return None
+        display_id = (content.get("transient") or {}).get("display_id")
+        if display_id and msg_type in ("display_data", "execute_result", "update_display_data"):
+            if not self._charge_update(display_id, len(json.dumps(content, default=str)), cell.outputs, cell_index):
+                return None
+        return super().process_message(msg, cell, cell_index)
+
+    def _probes(self, payload: Any, cell_index: int) -> None:
+        items = payload.get("probes") if isinstance(payload, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
+                self.probe_bytes += len(item[1])
+                if self.probe_bytes <= self.caps.probes:
+                    self.probes.append((self.hidden_of.get(cell_index, cell_index), item[0], item[1]))
+        return None
+
+    def _over(self, used: int, size: int) -> bool:
+        return used + size > self.caps.per_cell or self.total_bytes + size > self.caps.per_notebook
+
+    def _truncate(self, outs: list[NotebookNode], cell_index: int) -> None:
+        if not self.truncated or self.cell_bytes.get(cell_index, 0) < self.caps.per_cell:
+            outs.append(new_output("stream", name="stdout", text="[output truncated by the grader]\n"))
+            self.cell_bytes[cell_index] = self.caps.per_cell
+        self.truncated = True
+
+    def _charge_update(self, display_id: str, size: int, outs: list[NotebookNode], cell_index: int) -> bool:
+        """A message with a display id rewrites every earlier output with that id (nbclient applies it before
+        ``output``): each grows to ``size``. Charged to the cells holding them and to the notebook, never
+        refunded (as cleared outputs are not); False, and nothing changes, when that would pass a cap."""
+        holders = self.display_sizes.get(display_id, {})
+        growth = {i: sum(max(0, size - old) for old in sizes) for i, sizes in holders.items()}
+        total = sum(growth.values())
+        if total and (self.total_bytes + total > self.caps.per_notebook or any(
+                self.cell_bytes.get(i, 0) + extra > self.caps.per_cell for i, extra in growth.items())):
+            self._truncate(outs, cell_index)
+            return False
+        for i, extra in growth.items():
+            self.cell_bytes[i] = self.cell_bytes.get(i, 0) + extra
+            holders[i] = [max(old, size) for old in holders[i]]
+        self.total_bytes += total
+        return True
+
+    def clear_display_id_mapping(self, cell_index: int) -> None:
+        """nbclient forgets a cleared cell's outputs for display updates: so do the caps' records."""
+        super().clear_display_id_mapping(cell_index)
+        for holders in self.display_sizes.values():
+            holders.pop(cell_index, None)
+
     def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None, cell_index: int):
         content = msg.get("content", {})
-        data = content.get("data") or {}
-        if msg["msg_type"] == "display_data" and MIME in data:
-            payload = data[MIME]
-            items = payload.get("probes") if isinstance(payload, dict) else None
-            for item in items if isinstance(items, list) else []:
-                if isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
-                    self.probe_bytes += len(item[1])
-                    if self.probe_bytes <= self.caps.probes:
-                        self.probes.append((cell_index, item[0], item[1]))
-            return None
         size = len(json.dumps(content, default=str))
         used = self.cell_bytes.get(cell_index, 0)
-        if used + size > self.caps.per_cell or self.total_bytes + size > self.caps.per_notebook:
-            if not self.truncated or used < self.caps.per_cell:
-                outs.append(new_output("stream", name="stdout", text="[output truncated by the grader]\n"))
-                self.cell_bytes[cell_index] = self.caps.per_cell
-            self.truncated = True
+        if self._over(used, size):
+            self._truncate(outs, cell_index)
             return None
         self.cell_bytes[cell_index] = used + size
         self.total_bytes += size
-        return super().output(outs, msg, display_id, cell_index)
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is not None and display_id:
+            self.display_sizes.setdefault(display_id, {}).setdefault(cell_index, []).append(size)
+        return out
 
 
 async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None = None, *, cell_timeout: int = CELL_TIMEOUT_S,

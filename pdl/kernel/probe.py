@@ -1,8 +1,14 @@
 """Probe values travel from the student's kernel to the grader as plain JSON.
 
 Kernel side: ``emit_all`` evaluates probes and displays their outcomes under a MIME
-type of its own. Grader side: ``decode`` turns that JSON back into an Outcome.
+type of its own. Grader side: ``decode_outcome`` turns that JSON back into an Outcome, and raises
+``Unreadable`` for anything it cannot (the grader counts that as tampering with that check).
 Only JSON crosses the sandbox boundary (never a pickle), and it is size-capped.
+
+Hidden checks run after the student's last cell (``autograder.grade.make_job``): ``snapshot`` keeps the
+student's names where the hidden test cell stands, ``run_hidden`` runs the cell's hidden part at the end
+in a copy of them, so the hidden setup never lands in the student's namespace and no student cell runs
+after it. Neither the source nor the inputs are left behind in IPython's history or linecache.
 """
 from __future__ import annotations
 
@@ -21,6 +27,10 @@ MAX_DEPTH = 8
 
 class Unencodable(TypeError):
     pass
+
+
+class Unreadable(ValueError):
+    """A probe value the grader's decoder cannot parse: sent by something other than ``emit_all``."""
 
 
 def _encode(value: Any, depth: int = 0) -> Any:
@@ -76,7 +86,7 @@ def encode_outcome(out: Outcome) -> str:
                       message=f"returned {exc}, which the grader cannot read", warnings=out.warnings)
         value = None
     text = json.dumps({"value": value, "error": out.error, "error_types": out.error_types,
-                       "message": out.message, "warnings": out.warnings})
+                       "message": out.message, "warnings": out.warnings, "builtin": out.builtin})
     if len(text) > MAX_BYTES:
         text = json.dumps({"value": None, "error": "ValueTooLarge", "error_types": ["ValueTooLarge"],
                            "message": f"the value is larger than {MAX_BYTES} bytes", "warnings": []})
@@ -84,18 +94,26 @@ def encode_outcome(out: Outcome) -> str:
 
 
 def decode_outcome(text: str | bytes) -> Outcome:
+    """The outcome ``encode_outcome`` wrote; ``Unreadable`` for anything else, whatever the decoder stumbles on
+    (a wrong type where a number belongs, a shape that does not fit, nesting too deep for ``json``)."""
     if len(text) > MAX_BYTES + 1000:
-        raise ValueError("probe output too large")
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError("probe output is not an object")
-    return Outcome(
-        value=_decode(data.get("value")),
-        error=data.get("error") if isinstance(data.get("error"), str) else None,
-        error_types=[str(x) for x in data.get("error_types") or []],
-        message=str(data.get("message", ""))[:500],
-        warnings=[str(x)[:300] for x in data.get("warnings") or []][:20],
-    )
+        raise Unreadable("probe output too large")
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise Unreadable("probe output is not an object")
+        return Outcome(
+            value=_decode(data.get("value")),
+            error=data.get("error") if isinstance(data.get("error"), str) else None,
+            error_types=[str(x) for x in data.get("error_types") or []],
+            message=str(data.get("message", ""))[:500],
+            warnings=[str(x)[:300] for x in data.get("warnings") or []][:20],
+            builtin=data.get("builtin") is True,
+        )
+    except Unreadable:
+        raise
+    except Exception as exc:  # noqa: BLE001 (any failure to decode is the sender's doing)
+        raise Unreadable(f"probe output cannot be decoded ({type(exc).__name__})") from exc
 
 
 def emit_all(probes: list[tuple[str, Callable[[], Any]]]) -> None:
@@ -122,3 +140,32 @@ def emit_all(probes: list[tuple[str, Callable[[], Any]]]) -> None:
         size += len(text)
     if batch:
         display({MIME: {"probes": batch}}, raw=True)
+
+
+_SNAPSHOTS: dict[str, dict[str, Any]] = {}
+
+
+def snapshot(grade_id: str) -> None:
+    """Kernel side, where a hidden test cell stands: keep the student's names as they are now (a shallow copy)."""
+    from IPython import get_ipython
+
+    _SNAPSHOTS[grade_id] = dict(get_ipython().user_ns)
+
+
+def run_hidden(grade_id: str, source: str) -> None:
+    """Kernel side, after the student's last cell: run a test cell's hidden part in a namespace of its own.
+
+    That namespace is a copy of the names ``snapshot`` kept where the cell stands (of the current ones if it
+    did not run): the checks see the student's functions as the cell did, and what the setup assigns stays
+    out of the student's namespace. The cell that calls this is run without history (``store_history=False``,
+    autograder.runtime.execute); its source is taken out of linecache as well.
+    """
+    import linecache
+    import sys
+
+    from IPython import get_ipython
+
+    cell_file = sys._getframe(1).f_code.co_filename  # the calling cell's name in linecache
+    linecache.cache.pop(cell_file, None)
+    namespace = dict(_SNAPSHOTS.pop(grade_id, None) or get_ipython().user_ns)
+    exec(compile(source, "<hidden test>", "exec"), namespace)  # noqa: S102 (the instructor's planned source)

@@ -25,9 +25,14 @@ def test_a_cell_is_split_into_probes_for_the_kernel_and_expectations_for_the_gra
     assert plan.checks[0].expect == {"close_to": 0.5}
     assert plan.checks[2].expect == {"close_to": 1.0, "warns": False}
     # the kernel runs the setup and the probes, never an expectation
-    assert "close_to" not in plan.kernel_source and "0.5" not in plan.kernel_source
-    assert plan.kernel_source.count(f"{EMIT}(") == 2  # a run of checks is one call, split by the statement
-    assert "big = 40.0" in plan.kernel_source and "x = np.array" in plan.kernel_source
+    for source in (plan.kernel_source, plan.hidden_source):
+        assert "close_to" not in source and "0.5" not in source
+    # a run of checks is one call; the hidden block is planned apart, to run after the student's last cell
+    assert plan.kernel_source.count(f"{EMIT}(") == 1 and plan.hidden_source.count(f"{EMIT}(") == 1
+    assert "x = np.array" in plan.kernel_source and "big = 40.0" not in plan.kernel_source
+    assert "big = 40.0" in plan.hidden_source and "test_sigmoid#2" in plan.hidden_source
+    assert "__pdl_snapshot__('test_sigmoid')" in plan.kernel_source  # the names there, for the hidden part
+    assert "run_hidden('test_sigmoid', " in plan.hidden_cell()
 
 
 def test_an_expectation_may_use_the_cells_own_assignments() -> None:
