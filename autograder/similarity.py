@@ -33,7 +33,7 @@ import numpy as np
 
 from .similarity_calibration import CALIBRATION
 
-COLUMNS = ["student_a", "student_b", "score", "matched_chars", "total_chars", "flagged", "functions"]
+COLUMNS = ["assignment", "student_a", "student_b", "score", "matched_chars", "total_chars", "flagged", "functions"]
 
 
 @dataclass(frozen=True)
@@ -224,13 +224,15 @@ def code_answer_cells(released: Mapping[str, Any]) -> dict[str, str]:
             if cell.get("cell_type") == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
 
 
-def write_csv(path: Path, pairs: Iterable[PairScore]) -> Path:
+def write_csv(path: Path, pairs: Mapping[str, Iterable[PairScore]]) -> Path:
+    """similarity.csv: ``pairs`` per assignment, each most alike first."""
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
-        for p in pairs:
-            writer.writerow([p.student_a, p.student_b, f"{p.score:.4f}", p.matched, p.total,
-                             str(p.flagged).lower(), p.functions()])
+        for assignment, scored in sorted(pairs.items()):
+            for p in scored:
+                writer.writerow([assignment, p.student_a, p.student_b, f"{p.score:.4f}", p.matched, p.total,
+                                 str(p.flagged).lower(), p.functions()])
     tmp.replace(path)
     return path
