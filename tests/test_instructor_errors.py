@@ -5,7 +5,10 @@ prints to stderr is captured); the relative --out run and --debug go through the
 """
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import zipfile
 from dataclasses import dataclass
@@ -167,3 +170,58 @@ def test_relative_out_works_from_outside_the_course(tmp_path, one_student, canva
     assert proc.returncode == 0 and "still have written answers to grade" in proc.stderr, proc.stderr
     proc = command("export", "--out", "grading/nothing", cwd=tmp_path)
     assert_instructor_error(proc, "no gradebook at", "run pdl-grade grade")
+    # issue 23: a result whose kernel could not start (the grader's environment) is graded again by a rerun
+    (stored,) = (out / "results" / NAME).rglob("*.json")
+    data = json.loads(stored.read_text())
+    stored.write_text(json.dumps({**data, "status": "kernel_failed", "cells": [
+        {**cell, "score": 0.0, "passed": False} for cell in data["cells"]]}))
+    assert read_csv(out / "grades.csv")[0]["status"] == "graded"
+    proc = command("grade", NAME, str(one_student), "--out", "grading/ex01", "--root", str(ROOT), "--workers", "1",
+                   cwd=tmp_path)
+    assert proc.returncode == 0 and re.search(r"graded now / reused\s*│\s*1 / 0", proc.stderr), proc.stderr
+    (row,) = read_csv(out / "grades.csv")
+    assert (row["score"], row["status"]) == ("14", "graded")
+    assert json.loads(stored.read_text())["status"] == "graded"
+
+
+# --- issue 23: nbgrader courses ----------------------------------------------------------------------
+
+def nbgrader_course(folder: Path) -> dict[str, bytes]:
+    """A course as nbgrader quickstart leaves it (config, source with hidden tests, a gradebook): its bytes."""
+    (folder / "source" / NAME).mkdir(parents=True)
+    (folder / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.course_id = "hub101"\n')
+    shutil.copyfile(ROOT / "solutions" / NAME / f"{NAME}.ipynb", folder / "source" / NAME / f"{NAME}.ipynb")
+    (folder / "gradebook.db").write_bytes(b"")
+    return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_out_on_an_nbgrader_course_is_refused_and_points_to_course(run, tmp_path, one_student):
+    before = nbgrader_course(tmp_path / "course")
+    for command_line in (("grade", NAME, str(one_student), "--out", str(tmp_path / "course")),
+                         ("export", "--out", str(tmp_path / "course")), ("feedback", "--out", str(tmp_path / "course"))):
+        assert_instructor_error(run(*command_line), "holds an nbgrader course that pdl-grade did not write",
+                                "nbgrader_config.py", f"--course {tmp_path / 'course'}")
+    (tmp_path / "course" / "nbgrader_config.py").unlink()  # a source/ and a gradebook are a course too
+    assert_instructor_error(run("grade", NAME, str(one_student), "--out", str(tmp_path / "course")),
+                            "source and gradebook.db", "--course")
+    del before[str(tmp_path / "course" / "nbgrader_config.py")]
+    assert {str(p): p.read_bytes() for p in (tmp_path / "course").rglob("*") if p.is_file()} == before
+
+
+def test_course_errors_are_one_line(run, tmp_path):
+    (tmp_path / "plain").mkdir()
+    assert_instructor_error(run("grade", NAME, "--course", str(tmp_path / "nowhere")), "there is no such folder")
+    assert_instructor_error(run("grade", NAME, "--course", str(tmp_path / "plain")), "has no nbgrader_config.py")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "nbgrader_config.py").write_text("# Written by pdl-grade (autograder/formgrader.py): ...\n")
+    assert_instructor_error(run("feedback", "--course", str(tmp_path / "out")), "is an output folder", "--out")
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    assert_instructor_error(run("grade", NAME, "--course", str(course)), "sets no course id")
+    (course / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.course_id = "hub101"\n')
+    assert_instructor_error(run("grade", NAME, "--course", str(course)), "has no", f"pdl-grade release --course")
+    (course / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = = 1\n")
+    assert_instructor_error(run("grade", NAME, "--course", str(course)), "cannot read", "SyntaxError")
+    assert_instructor_error(run("grade", NAME), "needs the submissions", "--course")
+    assert sorted(p.name for p in course.iterdir()) == ["nbgrader_config.py"]  # nothing written
