@@ -3,7 +3,9 @@
 Before rendering, each test cell's hidden block is replaced by a note and its output
 by the student-safe verdict messages: no hidden-test source, hidden inputs or
 expected values reach the student (formgrader.RedactFeedback, which formgrader's own
-"Generate Feedback" runs too). Math is typeset by MathJax from the output folder.
+"Generate Feedback" runs too). Math is typeset by MathJax from the output folder. No HTML
+or JavaScript of the student's runs in the page: Markdown and outputs are cleaned as in
+formgrader (formgrader.clean_html, SafeOutputs, nbconvert's ``sanitize_html``).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import html
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import nbformat
 import nbgrader
@@ -24,7 +26,7 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from traitlets.config import Config
 
-from .formgrader import MATHJAX_MACRO, RedactFeedback
+from .formgrader import MATHJAX_MACRO, RedactFeedback, SafeOutputs, clean_html
 from .plans import is_test_cell
 from .shared_gradebook import SharedGetGrades
 from .verdicts import redact_hidden, verdict_outputs
@@ -70,6 +72,14 @@ class FeedbackExporter(HTMLExporter):
         super().__init__(*args, **kwargs)
         # MathJax from the output folder, not a CDN (formgrader.MATHJAX_MACRO replaces nbconvert's macro)
         self.extra_loaders = [DictLoader({"mathjax.html.j2": MATHJAX_MACRO}), *self.extra_loaders]
+        # a student's page never runs their HTML or JavaScript, whatever the configuration says
+        self.sanitize_html = True
+        if not any(isinstance(p, SafeOutputs) for p in self._preprocessors):
+            self.register_preprocessor(SafeOutputs, enabled=True)
+
+    def default_filters(self) -> Iterator[tuple[str, Any]]:
+        yield from super().default_filters()
+        yield ("clean_html", clean_html)  # nbconvert's would escape the <p>, <th> of rendered Markdown
 
     def _preprocess(self, nb: nbformat.NotebookNode, resources: dict[str, Any]) -> tuple[Any, Any]:
         for preprocessor in self._preprocessors:
@@ -90,13 +100,14 @@ class FeedbackExporter(HTMLExporter):
     def markdown2html(self, context: Any, source: str) -> str:
         cell = context.get("cell", {})
         if cell.get("attachments"):
-            return super().markdown2html(context, source)
+            return clean_html(super().markdown2html(context, source))
         return _markdown(self, source, context.get("resources", {}).get("metadata", {}).get("path", ""))
 
 
 @functools.lru_cache(maxsize=2048)
 def _markdown(exporter: FeedbackExporter, source: str, path: str) -> str:
-    return HTMLExporter.markdown2html(exporter, {"cell": {}, "resources": {"metadata": {"path": path}}}, source)
+    return clean_html(HTMLExporter.markdown2html(exporter, {"cell": {}, "resources": {"metadata": {"path": path}}},
+                                                 source))
 
 
 @functools.lru_cache(maxsize=8)

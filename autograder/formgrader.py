@@ -15,15 +15,29 @@ started in; ``write_course`` puts one there that:
   ``GenerateFeedback.exporter_class`` is ours): no hidden test source, no expected values, no
   rubric;
 - loads MathJax from the output folder's ``mathjax/`` (copied from the book's build), so math
-  renders offline in formgrader and in the feedback; elsewhere the pages fall back to a CDN.
+  renders offline in formgrader and in the feedback; elsewhere the pages fall back to a CDN;
+- runs no student HTML or JavaScript with the instructor's session: Markdown (which nbgrader's
+  formgrade and feedback templates render unsanitized) and outputs pass through ``clean_html``
+  (bleach, as nbconvert's ``sanitize_html``, with the tags Markdown renders), JavaScript outputs
+  are dropped, output sizes are numbers, and MathJax's ``\\href``/``\\class`` are filtered (ui/safe).
 """
 from __future__ import annotations
 
+import functools
+import html
 import os
+import re
 import shutil
+import threading
 from pathlib import Path
+from typing import Any
 
+import bleach
+from bleach.css_sanitizer import CSSSanitizer
+from jinja2 import pass_context
+from nbconvert.exporters import HTMLExporter
 from nbconvert.exporters.exporter import ResourcesDict
+from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell
 from nbgrader.exchange.abc import ExchangeCollect, ExchangeList, ExchangeReleaseAssignment, ExchangeReleaseFeedback
@@ -55,6 +69,7 @@ MATHJAX_MACRO = r"""{%- macro mathjax(url=None) -%}
     tex: {inlineMath: [["$", "$"], ["\\(", "\\)"]], displayMath: [["$$", "$$"], ["\\[", "\\]"]],
           processEscapes: true, processEnvironments: true},
     options: {ignoreHtmlClass: "tex2jax_ignore", processHtmlClass: "tex2jax_process"},
+    loader: {load: ["ui/safe"]},  // \href{javascript:...}, \class, \style in a student's math: filtered
     Hub: hub,
     startup: {pageReady: function () {
       window.MathJax.Hub = hub;
@@ -116,6 +131,12 @@ c.ExchangeFactory.release_feedback = formgrader.NoExchangeReleaseFeedback
 c.GenerateFeedback.preprocessors = [formgrader.RedactFeedback, GetGrades, CSSHTMLHeaderPreprocessor]
 c.GenerateFeedback.exporter_class = formgrader.feedback_exporter_class()
 
+# No student HTML or JavaScript runs here: outputs are sanitized (JavaScript dropped), and so is Markdown, which
+# nbgrader's formgrade and feedback templates render without nbconvert's sanitizing (issue 22).
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = dict(markdown2html=formgrader.markdown2html, clean_html=formgrader.clean_html)
+c.HTMLExporter.preprocessors = [formgrader.SafeOutputs]
+
 # MathJax from ./{mathjax}/ (formgrader's own page: Jupyter's /files/{mathjax}/), not a CDN: nbconvert's
 # "base" template's mathjax macro is replaced by ./{mathjax}/templates/base/mathjax.html.j2. This file is
 # read after formgrader's own settings, so nbgrader's templates (formgrade, feedback) are named here too.
@@ -169,9 +190,97 @@ class RedactFeedback(NbGraderPreprocessor):  # nbgrader's base: enabled when reg
         nb.cells = [cell for cell in nb.cells if not cell.get("metadata", {}).get("pdl", {}).get(RUBRIC_MARK)]
         redact(nb)
         notes = nb.metadata.pop("pdl", {})
-        if notes.get("message"):
-            nb.cells.insert(0, new_markdown_cell(f"**Grader notes** ({notes.get('status', '')}): {notes['message']}"))
+        if notes.get("message"):  # it quotes file names and grade ids the student chose: text, never markup
+            nb.cells.insert(0, new_markdown_cell(f"**Grader notes** ({markdown_text(str(notes.get('status', '')))}): "
+                                                 f"{markdown_text(str(notes['message']))}"))
         return nb, resources
+
+
+# What a student's Markdown and outputs may render as: the tags Markdown and tables make, no script, no
+# event handler, no frame, no form, no style sheet; links to http(s), mailto and anchors; images inline only.
+SAFE_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del", "details", "div",
+    "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li",
+    "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"})
+# Pygments' token classes and the renderer's own: no Bootstrap or formgrader class to fake the page's controls.
+_SAFE_CLASS = re.compile(r"highlight|hl-[\w+-]+|anchor-link|[a-z]{1,3}[0-9]?")
+_INLINE_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp|svg\+xml)[;,]")
+_NUMBER = re.compile(r"[0-9]{1,5}")
+_cleaners = threading.local()  # bleach's Cleaner is not thread-safe
+
+
+def _compact(value: str) -> str:
+    """An attribute value as a browser reads its scheme: no whitespace or control characters, lower case."""
+    return re.sub(r"[\x00-\x20]+", "", value).lower()
+
+
+def _safe_attribute(tag: str, name: str, value: str) -> bool:
+    if name == "class":
+        return all(_SAFE_CLASS.fullmatch(token) for token in value.split())
+    if name in ("title", "alt"):
+        return True
+    if tag == "a":  # bleach then keeps only the allowed schemes
+        return name == "href" and not _compact(value).startswith("data:")
+    if tag == "img":
+        return bool(_INLINE_IMAGE.match(_compact(value))) if name == "src" else \
+            name in ("width", "height") and bool(_NUMBER.fullmatch(value))
+    if tag in ("td", "th"):
+        return name in ("style", "align") or name in ("colspan", "rowspan") and bool(_NUMBER.fullmatch(value))
+    return tag == "ol" and name == "start" and bool(_NUMBER.fullmatch(value))
+
+
+def clean_html(element: str | bytes) -> str:
+    """nbconvert's ``clean_html`` filter (bleach) with the tags Markdown renders (its own escapes ``<p>``, ``<th>``).
+
+    Disallowed markup is escaped, not dropped: the grader sees what the student wrote, as text.
+    """
+    cleaner = getattr(_cleaners, "cleaner", None)
+    if cleaner is None:
+        cleaner = _cleaners.cleaner = bleach.Cleaner(
+            tags=SAFE_TAGS, attributes=_safe_attribute, protocols={"http", "https", "mailto", "data"},
+            css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]), strip=False, strip_comments=True)
+    return cleaner.clean(element.decode() if isinstance(element, bytes) else str(element))
+
+
+@pass_context
+def markdown2html(context: Any, source: str) -> str:
+    """nbconvert's Markdown filter, cleaned: the filter nbgrader's formgrade and feedback templates call unsanitized."""
+    return clean_html(HTMLExporter.markdown2html(_markdown_exporter(), context, source))
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown_exporter() -> HTMLExporter:
+    return HTMLExporter()  # formgrader's exporter renders Markdown with nbconvert's defaults too
+
+
+class SafeOutputs(Preprocessor):
+    """Outputs as the sanitizing templates may show them: an image's width and height are numbers.
+
+    nbconvert writes them unquoted into the ``<img>`` tag, so ``"1 onload=..."`` from a student's
+    ``display(..., metadata=...)`` would be an event handler even with ``sanitize_html``.
+    """
+
+    enabled = True
+
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int) -> tuple[NotebookNode, Any]:
+        for output in cell.get("outputs", []):
+            metadata = output.get("metadata")
+            if isinstance(metadata, dict):
+                for meta in (metadata, *(m for m in metadata.values() if isinstance(m, dict))):
+                    for key in ("width", "height"):
+                        if key in meta and not _NUMBER.fullmatch(str(meta[key])):
+                            del meta[key]
+        return cell, resources
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!\"#%'()*+,\-./:<=>?@\[\\\]^_`{|}~])")
+
+
+def markdown_text(text: str) -> str:
+    """Markdown that shows ``text`` as it is: no markup, no HTML, no math (``$`` shows as ``\\$``)."""
+    escaped = html.escape(" ".join(text.split()), quote=False)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", escaped).replace("$", r"\\\$")
 
 
 def feedback_exporter_class() -> type:
@@ -199,8 +308,21 @@ def _install_mathjax(out: Path) -> None:
     if not macro.is_file() or macro.read_text() != MATHJAX_MACRO:
         macro.write_text(MATHJAX_MACRO)
     es5 = _mathjax_source()
-    if es5 is None or (target / "tex-chtml.js").is_file():
+    if es5 is None:
         return  # without a local copy, the pages load MathJax from the CDN
+    # MATHJAX_MACRO loads ui/safe; TeX extensions (\cancel, \color, \href, ...) load when a formula uses them,
+    # and one that cannot load stops the page's typesetting. A folder of an older pdl-grade lacks both.
+    for part in (Path("ui") / "safe.js", Path("input") / "tex" / "extensions"):
+        if not (target / part).exists():
+            (target / part).parent.mkdir(parents=True, exist_ok=True)
+            tmp = target / part.parent / f".{part.name}.{os.getpid()}"
+            if (es5 / part).is_dir():
+                shutil.copytree(es5 / part, tmp, dirs_exist_ok=True)
+            else:
+                shutil.copyfile(es5 / part, tmp)
+            tmp.replace(target / part)  # whole or absent
+    if (target / "tex-chtml.js").is_file():
+        return
     shutil.copytree(es5 / "output" / "chtml" / "fonts" / "woff-v2", target / "output" / "chtml" / "fonts" / "woff-v2",
                     dirs_exist_ok=True)
     tmp = target / f".tex-chtml.js.{os.getpid()}"
