@@ -11,7 +11,6 @@ and ``feedback/<s>/<a>/`` for ``nbgrader release_feedback`` (exchange_feedback.p
 from __future__ import annotations
 
 import contextlib
-import datetime
 import filecmp
 import json
 import shutil
@@ -88,15 +87,6 @@ class HubCourse:
     def source_notebook(self, assignment: str) -> Path:
         return self.path("source", ".", assignment) / f"{assignment}.ipynb"
 
-    def due_date(self, assignment: str) -> datetime.datetime | None:
-        from nbgrader.api import Gradebook, MissingEntry
-
-        with self.gradebook() as gb:
-            try:
-                return gb.find_assignment(assignment).duedate
-            except MissingEntry:
-                return None
-
     @contextlib.contextmanager
     def gradebook(self) -> Iterator:
         from nbgrader.api import Gradebook
@@ -128,7 +118,7 @@ def load(folder: Path) -> HubCourse:
                 config.merge(load_pyconfig_files([CONFIG_FILE], where))
             except ConfigFileNotFound:
                 continue
-            except Exception as exc:  # noqa: BLE001 (a config file can raise anything)
+            except Exception as exc:
                 raise CourseError(f"cannot read {Path(where) / CONFIG_FILE}: {type(exc).__name__}: {exc}") from exc
         if "root" in config.CourseDirectory:
             config.CourseDirectory.root = str(Path(config.CourseDirectory.root).absolute())

@@ -220,7 +220,7 @@ def test_course_errors_are_one_line(run, tmp_path):
     (course / "nbgrader_config.py").write_text("c = get_config()\n")
     assert_instructor_error(run("grade", NAME, "--course", str(course)), "sets no course id")
     (course / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.course_id = "hub101"\n')
-    assert_instructor_error(run("grade", NAME, "--course", str(course)), "has no", f"pdl-grade release --course")
+    assert_instructor_error(run("grade", NAME, "--course", str(course)), "has no", "pdl-grade release --course")
     (course / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = = 1\n")
     assert_instructor_error(run("grade", NAME, "--course", str(course)), "cannot read", "SyntaxError")
     assert_instructor_error(run("grade", NAME), "needs the submissions", "--course")
