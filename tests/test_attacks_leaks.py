@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from conftest import pdl_grade, scores, solved_student_version, write_class
 from nbformat.v4 import new_code_cell
@@ -188,3 +189,43 @@ def test_display_updates_count_against_the_output_caps(graded):
     assert page.stat().st_size < honest_page.stat().st_size + 2.5 * 2**20
     assert "some output was truncated" in _result(graded, "display_flood")["message"]
     assert scores(graded)["display_flood"] == (FULL, 16.0, "graded")
+
+
+EX02 = "ex02_softmax_and_layers"
+AXIS_0 = {"softmax": """def softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max())
+    return e / e.sum(axis=0)  # the wrong axis: columns sum to 1
+"""}
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("class02")
+    out = tmp_path_factory.mktemp("out02")
+    write_class(folder, EX02, {"honest": solved_student_version(EX02), "axis_0": solved_student_version(EX02, AXIS_0)})
+    pdl_grade("grade", EX02, str(folder), "--out", str(out), "--workers", "2")
+    return out
+
+
+def test_feedback_names_the_failing_hidden_case_and_never_its_expected_value(labelled):
+    """Issue 21 item 3: each hidden check of ex02 carries a label; a failing one's shows in the feedback."""
+    from scipy import special
+
+    assert scores(labelled)["honest"] == (10.0, 14.0, "graded")
+    page = (labelled / "feedback" / "axis_0" / f"{EX02}.html").read_text()
+    text = re.sub(r"<style.*?</style>", "", page, flags=re.S)
+    assert "hidden check 1 (a batch of random logits, one row per example): value is not close to the expected one" \
+        in text
+    assert "hidden check 5 (an integer array): value is not close to the expected one" in text
+    logits = np.random.default_rng(11).normal(scale=3.0, size=(7, 4))  # the hidden test's input (solutions/ex02)
+    for number in [*logits.ravel()[:4], *special.softmax(logits, axis=-1).ravel()[:4]]:
+        assert f"{number:.4f}" not in text
+    messages = {c["grade_id"]: c["public_messages"] for c in _result_of(labelled, EX02, "axis_0")["cells"]}
+    assert messages["test_softmax_hidden"][0].startswith("hidden check 1 (a batch of random logits")
+    assert scores(labelled)["axis_0"][0] == 10.0 - 2 - 1  # the softmax's public and hidden tests
+
+
+def _result_of(out: Path, name: str, student: str) -> dict:
+    (path,) = (out / "results" / name / student).glob("*.json")
+    return json.loads(path.read_text())

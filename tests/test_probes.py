@@ -86,3 +86,21 @@ def test_transform_memo_transforms_a_source_once():
         assert calls == ["%time x = 1\n", "y = 2\n"]
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_a_hidden_part_runs_in_a_namespace_of_its_own_with_the_names_of_its_place():
+    """Issue 22 item 1: the hidden setup's names never land in the student's namespace; the checks see the
+    student's functions as they stood where the test cell is, even if a later cell rebinds them."""
+    shell = InteractiveShell.instance()
+    try:
+        seen: list[int] = []
+        shell.user_ns.update(f=lambda x: x + 1, seen=seen)
+        pdl.kernel.probe.snapshot("test_f_hidden")
+        shell.user_ns["f"] = lambda x: -1  # a later cell of the student's
+        pdl.kernel.probe.run_hidden("test_f_hidden", "secret_input = 41\nseen.append(f(secret_input))\n")
+        assert seen == [42]
+        assert "secret_input" not in shell.user_ns
+        pdl.kernel.probe.run_hidden("test_g_hidden", "seen.append(f(0))\n")  # no snapshot: the names now
+        assert seen == [42, -1]
+    finally:
+        InteractiveShell.clear_instance()

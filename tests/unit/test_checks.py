@@ -55,3 +55,50 @@ def test_transform_is_applied_before_the_comparisons() -> None:
     check(Outcome(value=[0.2, 0.8]), transform=lambda p: float(np.round(p[1])), equals=1.0)
     with pytest.raises(CheckFailed):
         check([0.2, 0.8], transform=len, equals=3)
+
+
+def _public(outcome: Outcome, **expect: object) -> str:
+    with pytest.raises(CheckFailed) as failed:
+        check(outcome, **expect)
+    return failed.value.public
+
+
+def test_hidden_messages_are_fixed_text_naming_only_builtin_exceptions() -> None:
+    """Issue 22 item 2: nothing a student's function chose (exception text, warning text, type names) is public."""
+    def leaky(x: object) -> None:
+        raise RuntimeError(f"the input was {x!r}")
+
+    look_alike = type("ZeroDivisionError", (Exception,), {})  # a builtin's name on a class of the student's
+
+    def pretends(x: object) -> None:
+        raise look_alike(repr(x))
+
+    assert _public(calling(leaky, 1234.5), close_to=1.0) == "raised RuntimeError"
+    assert _public(calling(pretends, 1234.5), close_to=1.0) == "raised an exception"
+    assert _public(calling(pretends, 1234.5), raises="ValueError") == "expected ValueError, got an exception"
+    assert _public(calling(leaky, 1234.5), raises="ValueError") == "expected ValueError, got RuntimeError"
+    warned = Outcome(value=1.0, warnings=["RuntimeWarning: saw 1234.5"])
+    assert _public(warned, close_to=1.0, warns=False) == "gave a warning (RuntimeWarning)"
+    custom = Outcome(value=1.0, warnings=["Leak1234: saw 1234.5"])
+    assert _public(custom, close_to=1.0, warns=False) == "gave a warning"
+    unreadable = Outcome(error="UnsupportedValue", error_types=["UnsupportedValue"],
+                         message="returned a value of type T1234, which the grader cannot read")
+    assert _public(unreadable, close_to=1.0) == "returned a value the grader cannot read"
+    # the full detail stays for public checks (and the instructor)
+    with pytest.raises(CheckFailed, match="raised RuntimeError: the input was 1234.5"):
+        check(calling(leaky, 1234.5), close_to=1.0)
+
+
+def test_a_shape_of_the_students_choosing_is_not_shown() -> None:
+    """A zero-size array can have any shape: its dimensions could spell out hidden inputs."""
+    assert _public(np.zeros((13,)), shape=(13, 3)) == "wrong shape (13,)"
+    assert _public(np.zeros((3, 13)), close_to=np.zeros((13, 3))) == "wrong shape (3, 13)"
+    assert _public(np.zeros((0, 1234, 5)), shape=(13, 3)) == "wrong shape (a 3-D array)"
+
+
+def test_a_case_label_is_part_of_the_students_message() -> None:
+    with pytest.raises(CheckFailed) as failed:
+        check(np.zeros(13), shape=(13, 3), case="a 2-D array of z")
+    assert str(failed.value) == "a 2-D array of z: shape (13,) != expected (13, 3)"
+    assert failed.value.public == "wrong shape (13,)"  # the verdict adds the label itself (autograder.verdicts)
+    check(0.5, close_to=0.5, case="the midpoint")  # a label changes nothing when the check holds

@@ -83,3 +83,43 @@ def test_feedback_shows_neither_hidden_source_nor_expected_values() -> None:
     assert verdict_outputs(True, [])[0]["output_type"] == "stream"
     failed = verdict_outputs(False, ["check 1: wrong"])[0]
     assert failed["output_type"] == "error" and failed["evalue"] == "check 1: wrong"
+
+
+def test_a_label_names_the_case_and_only_the_case() -> None:
+    """Issue 21 item 3: `hidden check 2 (a 2-D array of z): wrong shape (13,)`; inputs and expected values never."""
+    cell = (f"{BEGIN_HIDDEN}\ngrid = np.linspace(-30.0, 30.0, 13).reshape(13, 1) * np.ones((1, 3))\n"
+            "check(sigmoid(0.0), close_to=0.5, case=\"zero\")\n"
+            "check(sigmoid(grid), close_to=1 / (1 + np.exp(-grid)), shape=(13, 3), case=\"a 2-D array of z\")\n"
+            f"{END_HIDDEN}\n")
+    plan = plan_test_cell(cell, "test_sigmoid_hidden")
+    assert [c.case for c in plan.checks] == ["zero", "a 2-D array of z"]
+    assert "2-D array" not in plan.hidden_source and "case" not in plan.hidden_source  # never sent to the kernel
+    verdict = judge(plan, {"test_sigmoid_hidden#0": [Outcome(value=0.5)],
+                           "test_sigmoid_hidden#1": [Outcome(value=np.zeros(13))]})
+    assert verdict.public_messages == ["hidden check 2 (a 2-D array of z): wrong shape (13,)"]
+    public = plan_test_cell("check(f(1), equals=2, case=\"one\")\n", "test_f")
+    verdict = judge(public, {"test_f#0": [Outcome(value=3)]})
+    assert verdict.public_messages == ["check 1 (one) `f(1)`: 3 != expected 2"]  # public: the full detail
+
+
+def test_a_label_is_a_string_literal() -> None:
+    with pytest.raises(AuthoringError, match="string literal"):
+        plan_test_cell("name = 'x'\ncheck(f(1), equals=2, case=name)\n", "test_f")
+
+
+def test_an_unreadable_probe_value_fails_its_check_as_tampering() -> None:
+    """Issue 22 item 7: the grader's decoder raises Unreadable, whatever it stumbles on; the check scores 0."""
+    from autograder.verdicts import UNREADABLE
+    from pdl.kernel.probe import Unreadable, decode_outcome
+
+    for text in ('{"value": {"__float__": [1]}}', '{"value": {"__ndarray__": [1, 2], "shape": [3]}}',
+                 '{"value": {"__dict__": [1]}}', '{"value": {"x": 1}}', '{"error_types": 5}', "[" * 100_000, "{"):
+        with pytest.raises(Unreadable):
+            decode_outcome(text)
+    plan = plan_test_cell(CELL, "test_sigmoid")
+    verdict = judge(plan, {"test_sigmoid#0": [UNREADABLE, Outcome(value=0.5)], "test_sigmoid#1": [Outcome(value=[0.5, 0.7])],
+                           "test_sigmoid#2": [UNREADABLE]})
+    assert not verdict.passed
+    assert verdict.public_messages == [
+        "check 1 `sigmoid(0.0)`: sent a value the grader cannot read (tampering?)",
+        "hidden check 3: sent a value the grader cannot read (tampering?)"]
