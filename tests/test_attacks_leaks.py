@@ -212,7 +212,7 @@ def test_feedback_names_the_failing_hidden_case_and_never_its_expected_value(lab
     """Issue 21 item 3: each hidden check of ex02 carries a label; a failing one's shows in the feedback."""
     from scipy import special
 
-    assert scores(labelled)["honest"] == (10.0, 14.0, "graded")
+    assert scores(labelled)["honest"] == (10.0, 12.0, "graded")
     page = (labelled / "feedback" / "axis_0" / f"{EX02}.html").read_text()
     text = re.sub(r"<style.*?</style>", "", page, flags=re.S)
     assert "hidden check 1 (a batch of random logits, one row per example): value is not close to the expected one" \
