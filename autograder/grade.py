@@ -24,7 +24,7 @@ from pdl.kernel.probe import Unreadable, decode_outcome
 from . import release, repairs, shared_gradebook
 from .intake import Intake, Submission, collect
 from .model import Assignment, CellResult, GradeError, Job, Options, PrepareError, Result, Status
-from .plans import TestPlan, is_test_cell, plan_assignment
+from .plans import TestPlan, hidden_cell, is_test_cell, plan_assignment
 from .recorder import Recorder
 from .restore import changes, restore
 from .results import ResultStore, result_key
@@ -98,9 +98,9 @@ def prepare(root: Path, name: str, out: Path, planned: Planned) -> Assignment:
 def make_job(assignment: Assignment, sub: Submission, options: Options) -> tuple[Job, NotebookNode, str]:
     """Restore the submission and replace its test cells by their kernel halves.
 
-    The hidden parts run last, one appended cell per test cell (``TestPlan.hidden_cell``), each marked with
-    the index of the cell it belongs to (``runtime.execute.HIDDEN_OF``): the runner keeps none of their
-    outputs and no student cell runs after them. The cell itself still runs where it stands (its public part
+    The hidden parts run last, in one appended cell (``plans.hidden_cell``) marked with the index of the test
+    cell each part belongs to (``runtime.execute.HIDDEN_OF``): the runner keeps none of its outputs and no
+    student cell runs after it. The cell itself still runs where it stands (its public part
     and a snapshot of the student's names), so execution counts and everything before and after it stay as
     they were."""
     notebook, report = repairs.repair(sub.notebook, assignment.released)  # honest accidents; usually a no-op
@@ -111,11 +111,12 @@ def make_job(assignment: Assignment, sub: Submission, options: Options) -> tuple
     # the restored notebook is judged and shown; the runner works on its own copy of the job's)
     cells = [NotebookNode({**cell, "source": assignment.plans[cell.metadata.nbgrader["grade_id"]].kernel_source})
              if is_test_cell(cell) else cell for cell in restored.cells]
-    for index, cell in enumerate(restored.cells):
-        plan = assignment.plans[cell.metadata.nbgrader["grade_id"]] if is_test_cell(cell) else None
-        if plan is not None and plan.hidden_source:
-            cells.append(NotebookNode(cell_type="code", source=plan.hidden_cell(), outputs=[], execution_count=None,
-                                      metadata=NotebookNode({HIDDEN_OF: index})))
+    hidden = {gid: index for index, cell in enumerate(restored.cells) if is_test_cell(cell)
+              and assignment.plans[gid := cell.metadata.nbgrader["grade_id"]].hidden_source}
+    if hidden:
+        cells.append(NotebookNode(cell_type="code", outputs=[], execution_count=None,
+                                  source=hidden_cell([assignment.plans[gid] for gid in hidden], options.cell_timeout),
+                                  metadata=NotebookNode({HIDDEN_OF: hidden})))
     runnable = NotebookNode({**restored, "cells": cells})
     key = result_key(assignment.digest, sub.digest)
     job = Job(sub.student_id, key, runnable, options.cell_timeout, options.total_timeout)

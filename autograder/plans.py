@@ -8,7 +8,7 @@ values, and cannot swallow, skip or rewrite a comparison.
 
 A hidden block (``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``) is planned apart: its statements and
 checks are ``hidden_source``, which the kernel runs after the student's last cell, in a namespace of its own
-(``hidden_cell``; ``pdl.kernel.probe.run_hidden``). Where the cell stands, the kernel runs its public part and
+(``hidden_cell``; ``pdl.kernel.probe.run_hidden_all``). Where the cell stands, the kernel runs its public part and
 takes a snapshot of the student's names for it. So no student code runs after a hidden check with access to
 what it did (its globals, IPython's history, the arguments it passed), and what the checks print is dropped.
 
@@ -61,10 +61,13 @@ class TestPlan:
     def hidden(self) -> bool:
         return any(c.hidden for c in self.checks)
 
-    def hidden_cell(self) -> str:
-        """The source of the cell, appended after the student's last one, that runs ``hidden_source``."""
-        return (f"__import__('pdl.kernel.probe', fromlist=['run_hidden']).run_hidden("
-                f"{self.grade_id!r}, {self.hidden_source!r})\n")
+
+
+def hidden_cell(plans: list[TestPlan], seconds: int) -> str:
+    """The source of the one cell, appended after the student's last, that runs these plans' hidden parts
+    in order (``pdl.kernel.probe.run_hidden_all``), each with ``seconds`` of its own."""
+    parts = [(p.grade_id, p.hidden_source) for p in plans if p.hidden_source]
+    return f"__import__('pdl.kernel.probe', fromlist=['run_hidden_all']).run_hidden_all({parts!r}, {seconds})\n"
 
 
 def _hidden_lines(source: str) -> set[int]:

@@ -104,3 +104,19 @@ def test_a_hidden_part_runs_in_a_namespace_of_its_own_with_the_names_of_its_plac
         assert seen == [42, -1]
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_hidden_parts_run_one_after_another_each_with_its_own_time(shown):
+    """One cell runs every hidden part: one that loops is stopped at its limit, one that raises stops alone,
+    and the next parts still run; the grader is told which part ran out of time."""
+    shell = InteractiveShell.instance()
+    try:
+        seen: list[str] = []
+        shell.user_ns["seen"] = seen
+        pdl.kernel.probe.run_hidden_all([("test_a_hidden", "while True:\n    pass\n"),
+                                         ("test_b_hidden", "seen.append('b')\n1 / 0\nseen.append('never')\n"),
+                                         ("test_c_hidden", "seen.append('c')\n")], 1)
+        assert seen == ["b", "c"]
+        assert shown == [{"timed_out": ["test_a_hidden"]}]
+    finally:
+        InteractiveShell.clear_instance()

@@ -8,11 +8,11 @@ appends, results, errors, and display updates, which nbclient applies to earlier
 before ``output`` sees the message). A cell that times out is interrupted and the notebook
 goes on; the whole notebook has a wall-clock limit too.
 
-Cells marked ``HIDDEN_OF`` (the hidden checks, appended after the student's last cell by
-``autograder.grade.make_job``) run without history, and only their probe values are kept
-(credited to the test cell they belong to): their outputs, display updates, clear_output and
-comm messages are dropped, so nothing a hidden check makes a student's function print or
-display reaches the notebook.
+The cell marked ``HIDDEN_OF`` (the hidden checks, appended after the student's last cell by
+``autograder.grade.make_job``) runs without history, with a time limit per hidden part, and only
+its probe values are kept (credited to the test cell each belongs to): its outputs, display updates,
+clear_output and comm messages are dropped, so nothing a hidden check makes a student's function
+print or display reaches the notebook.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from pdl.kernel.probe import MIME
 
 from ..model import Status
 
-HIDDEN_OF = "pdl_hidden_of"  # cell metadata: this appended cell runs the hidden part of the test cell at that index
+HIDDEN_OF = "pdl_hidden_of"  # cell metadata of the appended cell that runs the hidden parts: {grade id: test cell index}
 from .forkserver_client import ForkedKernelManager, ForkServer
 from .sandbox import Sandbox, SandboxedKernelManager
 
@@ -76,6 +76,8 @@ class CappedClient(NotebookClient):
         self.timed_out: list[int] = []  # indices of cells that hit the cell timeout
         self.sent = ""  # when the current cell's request went out
         self.hidden_of = {i: c.metadata[HIDDEN_OF] for i, c in enumerate(nb.cells) if HIDDEN_OF in c.get("metadata", {})}
+        # the hidden cell runs every part with the cell timeout each (pdl.kernel.probe.run_hidden_all)
+        self.timeout_func = lambda cell: (self.timeout and self.timeout * max(1, len(cell.metadata.get(HIDDEN_OF) or {})))
         # display id -> cell index -> the sizes of that cell's outputs carrying it (what an update replaces)
         self.display_sizes: dict[str, dict[int, list[int]]] = {}
         self.on_cell_complete = self._request_sent
@@ -90,8 +92,8 @@ class CappedClient(NotebookClient):
     def _reply_received(self, cell: NotebookNode, cell_index: int, execute_reply: dict) -> None:
         """on_cell_executed: the kernel's execute_reply, or nbclient's stand-in for a cell that timed out
         (built from ``error_on_timeout``: no header, no metadata)."""
-        if "header" not in execute_reply:
-            self.timed_out.append(self.hidden_of.get(cell_index, cell_index))
+        if "header" not in execute_reply:  # the hidden cell, past all its parts' time: the first test cell's
+            self.timed_out.append(min(self.hidden_of[cell_index].values()) if cell_index in self.hidden_of else cell_index)
         if self.record_timing:  # the kernel publishes no execute_input (pdl/kernel/grading_kernel.py): its reply
             # says when the cell started; for the stand-in, the time the request was sent
             started = (execute_reply.get("metadata") or {}).get("started")
@@ -126,11 +128,17 @@ class CappedClient(NotebookClient):
 
     def _probes(self, payload: Any, cell_index: int) -> None:
         items = payload.get("probes") if isinstance(payload, dict) else None
+        owners = self.hidden_of.get(cell_index)  # the hidden cell: each probe to the test cell of its grade id
         for item in items if isinstance(items, list) else []:
             if isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
                 self.probe_bytes += len(item[1])
-                if self.probe_bytes <= self.caps.probes:
-                    self.probes.append((self.hidden_of.get(cell_index, cell_index), item[0], item[1]))
+                index = cell_index if owners is None else owners.get(item[0].split("#", 1)[0])
+                if self.probe_bytes <= self.caps.probes and index is not None:
+                    self.probes.append((index, item[0], item[1]))
+        late = payload.get("timed_out") if isinstance(payload, dict) and owners is not None else None
+        for grade_id in late if isinstance(late, list) else []:
+            if isinstance(grade_id, str) and grade_id in owners and owners[grade_id] not in self.timed_out:
+                self.timed_out.append(owners[grade_id])
         return None
 
     def _over(self, used: int, size: int) -> bool:
@@ -241,6 +249,7 @@ async def execute(nb: NotebookNode, sandbox: Sandbox, runtime_dir: Path | None =
     result.probes = client.probes
     result.truncated = client.truncated
     if client.timed_out:
+        client.timed_out = sorted(set(client.timed_out))  # the hidden parts' cells come in after the last cell
         note = (f"cell{'s' if len(client.timed_out) > 1 else ''} {', '.join(str(i + 1) for i in client.timed_out)} "
                 f"ran longer than {cell_timeout} s and {'were' if len(client.timed_out) > 1 else 'was'} interrupted")
         result.message = "; ".join(filter(None, [note, result.message]))

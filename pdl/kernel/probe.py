@@ -157,15 +157,56 @@ def run_hidden(grade_id: str, source: str) -> None:
 
     That namespace is a copy of the names ``snapshot`` kept where the cell stands (of the current ones if it
     did not run): the checks see the student's functions as the cell did, and what the setup assigns stays
-    out of the student's namespace. The cell that calls this is run without history (``store_history=False``,
-    autograder.runtime.execute); its source is taken out of linecache as well.
+    out of the student's namespace. The cell that calls this (through ``run_hidden_all``) is run without
+    history (``store_history=False``, autograder.runtime.execute); its source is taken out of linecache too.
     """
     import linecache
     import sys
 
     from IPython import get_ipython
 
-    cell_file = sys._getframe(1).f_code.co_filename  # the calling cell's name in linecache
-    linecache.cache.pop(cell_file, None)
+    linecache.cache.pop(sys._getframe(1).f_code.co_filename, None)  # the calling cell's source
     namespace = dict(_SNAPSHOTS.pop(grade_id, None) or get_ipython().user_ns)
     exec(compile(source, "<hidden test>", "exec"), namespace)  # noqa: S102 (the instructor's planned source)
+
+
+class HiddenTimeout(BaseException):
+    """A hidden part ran past its time: a BaseException, so that a student's ``except Exception`` lets it through."""
+
+
+def run_hidden_all(parts: list[tuple[str, str]], seconds: int) -> None:
+    """Kernel side: every test cell's hidden part, in order, in one cell (one cell costs the kernel and the grader
+    a few milliseconds: one per test cell would be a tenth of a submission's grading time).
+
+    Each part has ``seconds`` of its own, as it had as a cell: past them it stops (its remaining checks did not
+    run), the next part runs, and the grader is told which part ran out (``{"timed_out": [grade id]}``). An error
+    in one part does not stop the others. The grader gives the whole cell ``seconds`` per part.
+    """
+    import linecache
+    import signal
+    import sys
+
+    from IPython.display import display
+
+    linecache.cache.pop(sys._getframe(1).f_code.co_filename, None)  # the calling cell's source
+
+    def out_of_time(*_: object) -> None:
+        raise HiddenTimeout()
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    timed_out = []
+    try:
+        for grade_id, source in parts:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            try:
+                run_hidden(grade_id, source)
+            except HiddenTimeout:
+                timed_out.append(grade_id)
+            except Exception:  # noqa: BLE001 (the part's own error: its remaining checks did not run)
+                pass
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    if timed_out:
+        display({MIME: {"timed_out": timed_out}}, raw=True)

@@ -21,7 +21,7 @@ CAPS = OutputCaps(per_cell=64 * 1024, per_notebook=256 * 1024)
 _ids = count()
 
 
-def client(cells: int = 8, hidden: dict[int, int] | None = None) -> CappedClient:
+def client(cells: int = 8, hidden: dict[int, dict[str, int]] | None = None) -> CappedClient:
     nb = new_notebook(cells=[new_code_cell("pass") for _ in range(cells)])
     for index, of in (hidden or {}).items():
         nb.cells[index].metadata[HIDDEN_OF] = of
@@ -114,16 +114,23 @@ def test_clearing_the_output_does_not_refund_it() -> None:
 
 
 def test_hidden_checks_outputs_and_display_updates_are_dropped_and_their_probes_kept() -> None:
-    c = client(hidden={7: 2})
+    c = client(hidden={7: {"test_x_hidden": 2}})
     send(c, 0, "display_data", display("spy", "spy"))
     send(c, 7, "stream", {"name": "stdout", "text": "hidden input"})
     send(c, 7, "update_display_data", display("hidden input", "spy"))
     send(c, 7, "display_data", display("hidden input", "spy"))
     send(c, 7, "error", {"ename": "ValueError", "evalue": "hidden input", "traceback": []})
     send(c, 7, "clear_output", {"wait": False})
-    send(c, 7, "display_data", {"data": {MIME: {"probes": [["test_x_hidden#0", "{}"]]}}, "metadata": {}})
+    send(c, 7, "display_data", {"data": {MIME: {"probes": [["test_x_hidden#0", "{}"], ["test_y#0", "{}"]]}},
+                                "metadata": {}})
+    send(c, 7, "display_data", {"data": {MIME: {"timed_out": ["test_x_hidden", "test_y"]}}, "metadata": {}})
     assert c.nb.cells[0].outputs[0].data["text/plain"] == "spy" and c.nb.cells[7].outputs == []
-    assert c.probes == [(2, "test_x_hidden#0", "{}")]  # credited to the test cell it belongs to
+    assert c.probes == [(2, "test_x_hidden#0", "{}")]  # credited to the test cell it belongs to, and only those
+    assert c.timed_out == [2]
+    c.timeout = 60
+    assert c.timeout_func(c.nb.cells[7]) == 60 and c.timeout_func(c.nb.cells[0]) == 60  # one part: the cell's
+    c.nb.cells[7].metadata[HIDDEN_OF]["test_z_hidden"] = 5
+    assert c.timeout_func(c.nb.cells[7]) == 120  # n parts: n times the cell timeout
 
 
 def test_malformed_messages_and_comms_are_dropped() -> None:

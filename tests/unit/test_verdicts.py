@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.plans import BEGIN_HIDDEN, END_HIDDEN, EMIT, AuthoringError, plan_test_cell
+from autograder.plans import BEGIN_HIDDEN, END_HIDDEN, EMIT, AuthoringError, hidden_cell, plan_test_cell
 from autograder.verdicts import judge, redact_hidden, verdict_outputs
 from pdl.checks import Outcome
 
@@ -32,7 +32,7 @@ def test_a_cell_is_split_into_probes_for_the_kernel_and_expectations_for_the_gra
     assert "x = np.array" in plan.kernel_source and "big = 40.0" not in plan.kernel_source
     assert "big = 40.0" in plan.hidden_source and "test_sigmoid#2" in plan.hidden_source
     assert "__pdl_snapshot__('test_sigmoid')" in plan.kernel_source  # the names there, for the hidden part
-    assert "run_hidden('test_sigmoid', " in plan.hidden_cell()
+    assert "run_hidden_all([('test_sigmoid', " in hidden_cell([plan], 60)
 
 
 def test_an_expectation_may_use_the_cells_own_assignments() -> None:
