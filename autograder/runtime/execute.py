@@ -37,10 +37,10 @@ from pdl.kernel.probe import MAX_BYTES as PROBE_BYTES
 from pdl.kernel.probe import MIME
 
 from ..model import Status
-
-HIDDEN_OF = "pdl_hidden_of"  # cell metadata of the appended cell that runs the hidden parts: {grade id: test cell index}
 from .forkserver_client import ForkedKernelManager, ForkServer
 from .sandbox import Sandbox, SandboxedKernelManager
+
+HIDDEN_OF = "pdl_hidden_of"  # cell metadata of the appended cell that runs the hidden parts: {grade id: test cell index}
 
 
 @dataclass

@@ -112,7 +112,7 @@ def decode_outcome(text: str | bytes) -> Outcome:
         )
     except Unreadable:
         raise
-    except Exception as exc:  # noqa: BLE001 (any failure to decode is the sender's doing)
+    except Exception as exc:  # any failure to decode is the sender's doing
         raise Unreadable(f"probe output cannot be decoded ({type(exc).__name__})") from exc
 
 
