@@ -229,3 +229,26 @@ def test_feedback_names_the_failing_hidden_case_and_never_its_expected_value(lab
 def _result_of(out: Path, name: str, student: str) -> dict:
     (path,) = (out / "results" / name / student).glob("*.json")
     return json.loads(path.read_text())
+
+
+LOOPS = {"predict_prob": """def predict_prob(x1, x2, w1, w2, b):
+    if np.size(x1) == 4:  # the first hidden check's input: the function never returns
+        while True:
+            try:
+                pass
+            except Exception:  # what a student might write; the grader's time limit is not an Exception
+                pass
+    return sigmoid(w1 * np.asarray(x1, dtype=float) + w2 * np.asarray(x2, dtype=float) + b)
+"""}
+
+
+def test_a_hidden_check_that_never_returns_costs_only_its_own_test_cell(tmp_path):
+    """The hidden parts share one cell at the end, each with the cell timeout of its own: the part after it runs."""
+    folder, out = tmp_path / "class", tmp_path / "out"
+    write_class(folder, NAME, {"loops": solved_student_version(NAME, LOOPS)})
+    pdl_grade("grade", NAME, str(folder), "--out", str(out), "--workers", "1", "--timeout", "5")
+    assert scores(out)["loops"] == (FULL - 1, 16.0, "graded")  # test_predict_prob_hidden only
+    public = _public(out, "loops")
+    assert public["test_predict_prob_hidden"] and all(m.endswith(": did not run") for m in public["test_predict_prob_hidden"])
+    assert all(not messages for gid, messages in public.items() if gid != "test_predict_prob_hidden")
+    assert "cell 15 ran longer than 5 s and was interrupted" in _result(out, "loops")["message"]
