@@ -40,11 +40,16 @@ def toc_chapters() -> list[str]:
     return re.findall(r"(?:root|file):\s*(book/[\w-]+)", (ROOT / "_toc.yml").read_text())
 
 
+# Parts whose pages have no exercise of their own: the notes on the slides, and notation and doing the exercises.
+PARTS_WITHOUT_EXERCISES = {"About the slides", "For students"}
+
+
 def toc_front_matter() -> set[str]:
-    """The pages of the "Before you start" part (notation, doing the exercises): no exercise of their own."""
+    """The pages of the parts in PARTS_WITHOUT_EXERCISES: no exercise link of their own."""
     import yaml
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return {c["file"] for part in toc["parts"] if part["caption"] == "Before you start" for c in part["chapters"]}
+    return {c["file"] for part in toc["parts"] if part["caption"] in PARTS_WITHOUT_EXERCISES
+            for c in part["chapters"]}
 
 
 CHAPTERS = toc_chapters()
@@ -145,7 +150,7 @@ def test_chapter(page, chapter):
     assert nb_link.count() == 1, f"{chapter}: no .ipynb download button"
     nb = _fetch_notebook(page, nb_link.get_attribute("href"))
     code = [c for c in nb.cells if c.cell_type == "code"]
-    if chapter not in FRONT_MATTER:
+    if chapter not in FRONT_MATTER or chapter == "book/slide_notes":  # the notes' checks are code with outputs
         assert code and any(c.get("outputs") for c in code), f"{chapter}: the downloaded notebook has no outputs"
 
     # ... and the MyST-Markdown source.
