@@ -29,7 +29,7 @@ from rich.text import Text
 
 from pdl.data import DataError
 
-from . import exchange_feedback, export, feedback, hub_course, lms_export, release
+from . import exchange_feedback, export, feedback, hub_course, lms_export, release, report
 from .backends import make_backend
 from .course import CourseError, check_assignment, find_root, use_course_id
 from .grade import Batch, Planned, grade, plan_source
@@ -346,10 +346,31 @@ def _grade(root: Path, args: argparse.Namespace, course: HubCourse | None) -> in
     _summary(batch, args.unsafe_no_sandbox, summary, seconds_late)
     console.print(f"wrote {', '.join(str(p) for p in written)}, {out / 'gradebook.db'}, {out / 'feedback'}/",
                   soft_wrap=True)
+    _write_report(out)
     if course is not None:
         console.print(f"recorded {recorded} submissions in the course's gradebook ({course.db_url}) and "
                       f"{course.path('autograded')}/ (no hidden tests); then: pdl-grade feedback --course {course.root}",
                       soft_wrap=True)
+    return 0
+
+
+def _write_report(out: Path, required: bool = False) -> None:
+    """The class report, after the grades: its cost is paid once per command, never per submission.
+
+    After grade and export the grades are written already, so a report that cannot be made is a warning there."""
+    try:
+        page = report.write_report(out)
+    except Exception as exc:  # the grades stand: a report that fails must not hide them
+        if required:
+            raise
+        _warn(f"no class report ({type(exc).__name__}: {exc}); pdl-grade report --out {out} retries it")
+        return
+    console.print(f"wrote {page} (the class report: item statistics, similarity)", soft_wrap=True)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    course = _course(args)
+    _write_report(_output_folder(_out_value(args, course)), required=True)
     return 0
 
 
@@ -374,6 +395,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     _remember(out, roster if args.roster else None, args.late_penalty)
     for path in written:
         console.print(f"wrote {path}", soft_wrap=True)
+    _write_report(out)  # manual grades now count in it too
     pending = [r["student_id"] for r in summary if int(r["needs_manual_grading"] or 0)]
     if pending:
         _warn(f"{len(pending)} students still have written answers to grade in formgrader "
@@ -487,6 +509,12 @@ def parser() -> argparse.ArgumentParser:
     _course_option(e, "scores from DIR's gradebook (manual grades given in DIR's formgrader included)")
     _lms_options(e)
     e.set_defaults(func=cmd_export)
+
+    rp = sub.add_parser("report", help="write report.html, item_stats.csv and similarity.csv into the output folder "
+                                       "(grade and export also do)", parents=[common])
+    rp.add_argument("--out", help=f"the output folder of grade (with --course: default DIR/{hub_course.OUTPUT_FOLDER})")
+    _course_option(rp, "the report of the course's grading output folder")
+    rp.set_defaults(func=cmd_report)
 
     f = sub.add_parser("feedback", help="write per-student HTML feedback without hidden tests", parents=[common])
     f.add_argument("--out", help=f"the output folder of grade (with --course: default DIR/{hub_course.OUTPUT_FOLDER})")
