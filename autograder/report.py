@@ -38,7 +38,7 @@ SIMILARITY = "similarity.csv"
 SETTINGS = "pdl-grade.json"  # what ``grade`` remembered: the roster and the late penalty
 ROSTER_COPY = "roster.csv"
 SHOWN_PAIRS = 5  # pairs shown side by side
-SHOWN_MESSAGES = 3  # failure message groups per test cell
+SHOWN_MESSAGES = 5  # failure message groups per test cell
 SHOWN_SLOW = 5
 HIDDEN_NOTE = redact_hidden(BEGIN_HIDDEN + END_HIDDEN)  # what source/ has where a hidden block was
 
@@ -185,7 +185,7 @@ def _svg(fig: Any, label: str) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg"):], count=1, flags=re.S)
     return text.replace("<svg ", f'<svg role="img" aria-label="{html.escape(label)}" class="figure" ', 1)
 
 
@@ -256,7 +256,7 @@ svg.figure{max-width:100%;height:auto;display:block;margin:.5rem 0}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:.5rem}.pair pre{margin:0}
 pre{background:#f7f7f7;border:1px solid #ddd;padding:.4rem;overflow-x:auto;font-size:.85rem;white-space:pre-wrap}
 mark{background:#ffd24d}.flag{color:#a61b0b;font-weight:bold}.note{background:#eef4fb;border-left:4px solid #3b6ea5;
-padding:.5rem .8rem}code{font-size:.9em}
+padding:.5rem .8rem}code{font-size:.9em}td.msg{min-width:24rem;font-size:.9rem}
 """
 
 
@@ -342,7 +342,7 @@ def _cells_section(data: AssignmentData) -> str:
         rows.append(f"<tr><td>{esc(item.grade_id)}</td><td>{esc(item.cell_type)}</td><td>{esc(item.function)}</td>"
                     f'<td class="num">{item.max_points:g}</td><td class="num">{_num(item.mean_points)}</td>'
                     f'<td class="num">{_pct(item.pass_rate)}</td><td class="num">{_num(item.discrimination)}</td>'
-                    f'<td class="num">{item.n}{esc(waiting)}</td><td>{messages}</td></tr>')
+                    f'<td class="num">{item.n}{esc(waiting)}</td><td class="msg">{messages}</td></tr>')
     head = "".join(f"<th>{h}</th>" for h in ("cell", "type", "tests", "points", "mean points", "pass rate",
                                               "discrimination", "n", "most common failure messages"))
     parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
