@@ -64,6 +64,15 @@ def _rubric_cells(assignment: "Assignment") -> dict[str, Any]:
     return _rubrics[key][1]
 
 
+def zero_submission(gb: Any, submission: Any) -> None:
+    """Nothing gradable: every cell zero and graded, as nbgrader does for a missing notebook."""
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+    gb.db.commit()
+
+
 def record(assignment: "Assignment", results: Iterable[dict[str, Any]], unchanged: bool = False) -> None:
     """Record results; ``unchanged``: they were recorded before (a rerun), so reviewed grades stay reviewed."""
     resources = {"db_url": assignment.db_url, "assignment": assignment.name, "notebook": assignment.name,
@@ -75,12 +84,8 @@ def record(assignment: "Assignment", results: Iterable[dict[str, Any]], unchange
         submission = gb.update_or_create_submission(assignment.name, student)
         if result["status"] != Status.MISSING:  # formgrader counts these folders as its "# Submissions"
             (assignment.out / "submitted" / student / assignment.name).mkdir(parents=True, exist_ok=True)
-        if result["notebook"] is None:  # nothing gradable: zero, as nbgrader does for a missing notebook
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    grade.auto_score = 0
-                    grade.needs_manual_grade = False
-            gb.db.commit()
+        if result["notebook"] is None:
+            zero_submission(gb, submission)
             continue
         nb = nbformat.from_dict(result["notebook"])
         SharedSaveAutoGrades().preprocess(nb, ResourcesDict(nbgrader={**resources, "student": student}))

@@ -25,6 +25,7 @@ from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, load_pyconfig_files
 
 from .course import CourseError, ensure_alembic_on_path
+from .gradebook import zero_submission
 from .intake import Submission
 from .model import Result, Status
 
@@ -272,12 +273,8 @@ def publish(course: HubCourse, assignment: str, results: Iterable[Result], revie
                     if given.is_file():
                         shutil.copyfile(given, target / name)
                 count += 1
-                if result.notebook is None:  # nothing gradable: zero, as nbgrader does for a missing notebook
-                    for notebook in submission.notebooks:
-                        for grade in notebook.grades:
-                            grade.auto_score = 0
-                            grade.needs_manual_grade = False
-                    gb.db.commit()
+                if result.notebook is None:
+                    zero_submission(gb, submission)
                     continue
                 nb = nbformat.from_dict(result.notebook)
                 SharedSaveAutoGrades().preprocess(nb, ResourcesDict(nbgrader={
